@@ -1,0 +1,143 @@
+//! `protolake decode`.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::{report, JsonArgs, LimitArgs};
+use crate::decompress::Compression;
+use crate::framing::Framing;
+use crate::pipeline::{transcode_stream, StreamOptions};
+use crate::registry::load_paths;
+use crate::transcode::{Engine, Transcoder};
+
+#[derive(Debug, Args)]
+pub(crate) struct DecodeArgs {
+    /// FileDescriptorSet (.binpb/.pb/.desc), .proto file, or a directory of them. Repeatable.
+    #[arg(
+        long = "descriptors",
+        short = 'd',
+        value_name = "PATH",
+        required = true
+    )]
+    descriptors: Vec<PathBuf>,
+    /// Fully qualified message type, with or without a leading dot.
+    #[arg(long = "type", short = 't', value_name = "FULL.MESSAGE.NAME")]
+    type_name: String,
+    /// How messages are delimited: single, varint (writeDelimitedTo) or fixed32 (4-byte big-endian).
+    #[arg(long, default_value = "single", value_name = "FRAMING")]
+    framing: Framing,
+    /// auto detects gzip and zstd from the first bytes; pin it for raw streams that might look compressed.
+    #[arg(long, default_value = "auto", value_name = "auto|none|gzip|zstd")]
+    compression: Compression,
+    #[command(flatten)]
+    json: JsonArgs,
+    #[command(flatten)]
+    limits: LimitArgs,
+    /// Transcoder: direct (default, reference-exact) or reflect (prost-reflect DynamicMessage + serde).
+    #[arg(long, default_value = "direct", hide = true)]
+    engine: Engine,
+    /// Write NDJSON here instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    output: Option<PathBuf>,
+    /// Input files; none or `-` reads standard input.
+    #[arg(value_name = "INPUT")]
+    inputs: Vec<PathBuf>,
+}
+
+pub(crate) fn run(a: DecodeArgs) -> ExitCode {
+    let pool = match load_paths(&a.descriptors) {
+        Ok(p) => p,
+        Err(e) => {
+            report(&e);
+            return ExitCode::FAILURE;
+        }
+    };
+    let transcoder = Transcoder::new(&pool);
+    let Some(message) = transcoder.message(&a.type_name) else {
+        report(&unknown_type(&a.type_name, &pool));
+        return ExitCode::from(2);
+    };
+    let options = StreamOptions {
+        framing: a.framing,
+        compression: a.compression,
+        json: a.json.options(),
+        engine: a.engine,
+        limits: a.limits.limits(),
+    };
+    let out: Box<dyn Write> = match &a.output {
+        Some(p) => match File::create(p) {
+            Ok(f) => Box::new(f),
+            Err(e) => {
+                report(&format_args!("{}: {e}", p.display()));
+                return ExitCode::FAILURE;
+            }
+        },
+        None => Box::new(io::stdout().lock()),
+    };
+    let mut out = BufWriter::with_capacity(256 << 10, out);
+    let inputs = if a.inputs.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        a.inputs.clone()
+    };
+    for input in &inputs {
+        let (name, reader): (String, Box<dyn Read>) = if input.as_os_str() == "-" {
+            ("<stdin>".into(), Box::new(io::stdin().lock()))
+        } else {
+            match File::open(input) {
+                Ok(f) => (input.display().to_string(), Box::new(f)),
+                Err(e) => {
+                    let _ = out.flush();
+                    report(&format_args!("{}: {e}", input.display()));
+                    return ExitCode::FAILURE;
+                }
+            }
+        };
+        if let Err(e) = transcode_stream(&name, reader, &transcoder, message, &options, &mut out) {
+            // Lines before the failure stay written.
+            let _ = out.flush();
+            report(&e);
+            return ExitCode::FAILURE;
+        }
+    }
+    if let Err(e) = out.flush() {
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            report(&format_args!("writing output: {e}"));
+            return ExitCode::FAILURE;
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// "unknown message type X; closest known: A, B, C".
+pub(crate) fn unknown_type(name: &str, pool: &prost_reflect::DescriptorPool) -> String {
+    let wanted = name.strip_prefix('.').unwrap_or(name);
+    let mut scored: Vec<(f64, String)> = pool
+        .all_messages()
+        .filter(|m| !m.is_map_entry())
+        .map(|m| {
+            let full = m.full_name();
+            let short = m.name();
+            let wanted_short = wanted.rsplit('.').next().unwrap_or(wanted);
+            let s = strsim::jaro_winkler(wanted, full).max(strsim::jaro_winkler(
+                &wanted_short.to_lowercase(),
+                &short.to_lowercase(),
+            ));
+            (s, full.to_owned())
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    let names: Vec<String> = scored.into_iter().take(5).map(|(_, n)| n).collect();
+    if names.is_empty() {
+        format!("unknown message type {wanted:?}: the descriptors define no message types")
+    } else {
+        format!(
+            "unknown message type {wanted:?}; closest known: {}",
+            names.join(", ")
+        )
+    }
+}

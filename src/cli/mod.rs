@@ -1,0 +1,113 @@
+//! Command line: clap structs, one file per subcommand. Each parses, builds what it needs
+//! from the library, and calls it. Exit status: 0 success, 1 failure, 2 bad usage.
+
+mod decode;
+mod run;
+mod schema;
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::limits::{parse_size, Limits};
+use crate::transcode::JsonOptions;
+
+/// protolake: protobuf objects in, canonical proto3 JSON (NDJSON) out, for any schema.
+#[derive(Debug, Parser)]
+#[command(name = "protolake", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Decode one file or stream of protobuf messages to NDJSON.
+    Decode(decode::DecodeArgs),
+    /// Run the pipeline (routing, decompression, framing, transcoding, landing) over local
+    /// trees: the service's work without SQS, for backfills and trying things out.
+    Run(run::RunArgs),
+    /// Compile and manage schemas.
+    #[command(subcommand)]
+    Schema(schema::SchemaCommand),
+}
+
+/// JSON mapping flags shared by the commands that print JSON.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct JsonArgs {
+    /// Use the .proto field names instead of lowerCamelCase JSON names.
+    #[arg(long)]
+    proto_field_names: bool,
+    /// Also print fields without presence that hold their default (0, "", [], {}).
+    #[arg(long)]
+    emit_defaults: bool,
+    /// Print enum values as numbers instead of names.
+    #[arg(long)]
+    enum_numbers: bool,
+}
+
+impl JsonArgs {
+    fn options(&self) -> JsonOptions {
+        JsonOptions {
+            proto_field_names: self.proto_field_names,
+            emit_defaults: self.emit_defaults,
+            enum_numbers: self.enum_numbers,
+        }
+    }
+}
+
+/// Resource limits, each with a safe default.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct LimitArgs {
+    /// Largest message (frame) accepted, e.g. 64MiB.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "64MiB", env = "PROTOLAKE_MAX_FRAME")]
+    max_frame: u64,
+    /// Largest decompressed size of one input or object (guards against decompression bombs).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "8GiB", env = "PROTOLAKE_MAX_DECOMPRESSED")]
+    max_decompressed: u64,
+    /// Most messages in one input or object.
+    #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT_MAX_MESSAGES, env = "PROTOLAKE_MAX_MESSAGES")]
+    max_messages: u64,
+    /// Deepest nesting of messages (protobuf's reference runtimes use 100).
+    #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT_MAX_DEPTH, env = "PROTOLAKE_MAX_DEPTH")]
+    max_depth: u32,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> Limits {
+        Limits {
+            max_frame: self.max_frame,
+            max_decompressed: self.max_decompressed,
+            max_messages: self.max_messages,
+            max_depth: self.max_depth,
+            ..Limits::default()
+        }
+    }
+}
+
+/// Prints a one-line error the way every subcommand does.
+pub(crate) fn report(err: &dyn std::fmt::Display) {
+    let line = err.to_string().replace('\n', " ");
+    eprintln!("protolake: error: {line}");
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    match cli.command {
+        Command::Decode(a) => decode::run(a),
+        Command::Run(a) => run::run(a),
+        Command::Schema(c) => schema::run(c),
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_env("PROTOLAKE_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,99 @@
+//! Object references and where their JSON lands: pure, tested functions.
+
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+
+/// S3's limit on key length, in bytes.
+pub const MAX_KEY_BYTES: usize = 1024;
+
+/// Landing key for a source object: `<prefix><bucket>/<key>.ndjson[.gz]`. It mirrors the
+/// source layout (partitions such as `dt=.../` carry over) and is a pure function of its
+/// inputs, so a retry overwrites the same key. A key that would exceed S3's 1,024 bytes
+/// keeps its start and ends in a hash of the whole key.
+pub fn landing_key(prefix: &str, bucket: &str, key: &str, gzip: bool) -> String {
+    let suffix = if gzip { ".ndjson.gz" } else { ".ndjson" };
+    let full = format!("{prefix}{bucket}/{key}{suffix}");
+    if full.len() <= MAX_KEY_BYTES {
+        return full;
+    }
+    let hash = hex(&Sha256::digest(full.as_bytes()));
+    let tail = format!("~{}{suffix}", &hash[..32]);
+    let mut cut = MAX_KEY_BYTES - tail.len();
+    while !full.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}{tail}", &full[..cut])
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A relative path inside a local landing directory for `key`, that cannot leave it: empty
+/// and `.` components are dropped, `..` and NUL are escaped, a leading `/` is ignored.
+pub fn local_landing_path(key: &str, gzip: bool) -> PathBuf {
+    let mut p = PathBuf::new();
+    for part in key.split(['/', '\\']) {
+        match part {
+            "" | "." => {}
+            ".." => p.push("%2E%2E"),
+            other => p.push(other.replace('\0', "%00")),
+        }
+    }
+    if p.as_os_str().is_empty() {
+        p.push("%EMPTY");
+    }
+    let mut s = p.into_os_string();
+    s.push(if gzip { ".ndjson.gz" } else { ".ndjson" });
+    PathBuf::from(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Component;
+
+    #[test]
+    fn landing_key_mirrors_the_source_layout() {
+        assert_eq!(
+            landing_key("landing/", "src", "events/dt=2026-11-26/a b.pb.gz", false),
+            "landing/src/events/dt=2026-11-26/a b.pb.gz.ndjson"
+        );
+        assert_eq!(landing_key("", "b", "k", true), "b/k.ndjson.gz");
+    }
+
+    #[test]
+    fn long_keys_stay_within_1024_bytes_and_do_not_collide() {
+        let a = "é".repeat(600);
+        let b = format!("{a}x");
+        let ka = landing_key("p/", "bucket", &a, false);
+        let kb = landing_key("p/", "bucket", &b, false);
+        assert!(ka.len() <= MAX_KEY_BYTES && kb.len() <= MAX_KEY_BYTES);
+        assert_ne!(ka, kb);
+        assert!(ka.starts_with("p/bucket/éé") && ka.ends_with(".ndjson"));
+        assert_eq!(ka, landing_key("p/", "bucket", &a, false));
+    }
+
+    #[test]
+    fn local_paths_never_escape_the_landing_directory() {
+        for key in [
+            "../../etc/passwd",
+            "/abs/path",
+            "a/../../b",
+            "..",
+            "nul\0byte",
+            "",
+            "./x",
+        ] {
+            let p = local_landing_path(key, false);
+            assert!(
+                p.components().all(|c| matches!(c, Component::Normal(_))),
+                "{key:?} -> {p:?}"
+            );
+        }
+        assert_eq!(
+            local_landing_path("a/b.pb", false),
+            PathBuf::from("a/b.pb.ndjson")
+        );
+    }
+}

@@ -1,0 +1,180 @@
+//! Loading descriptors into one pool: FileDescriptorSet files (`.binpb`, `.pb`, `.desc`),
+//! `.proto` files (compiled in process with protox) and directories of either.
+
+use std::path::{Path, PathBuf};
+
+use prost::Message as _;
+use prost_reflect::DescriptorPool;
+use prost_types::{FileDescriptorProto, FileDescriptorSet};
+
+use super::RegistryError;
+
+/// Extensions taken as binary FileDescriptorSets.
+pub const DESCRIPTOR_SET_EXTENSIONS: &[&str] = &["binpb", "pb", "desc"];
+
+/// Accumulates descriptor sets into one pool. The same file carried by several sets (every
+/// `--include_imports` set carries `google/protobuf/*.proto`) is merged when identical;
+/// different contents under one file name are an error naming both sources.
+#[derive(Default)]
+pub struct PoolBuilder {
+    files: Vec<(FileDescriptorProto, String)>,
+}
+
+impl PoolBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds every file of a descriptor set; `source` names where it came from.
+    pub fn add_set(&mut self, set: FileDescriptorSet, source: &str) -> Result<(), RegistryError> {
+        for mut file in set.file {
+            // Comments and spans do not change what a schema means.
+            file.source_code_info = None;
+            let name = file.name().to_owned();
+            if let Some((existing, from)) = self.files.iter().find(|(f, _)| f.name() == name) {
+                if *existing != file {
+                    return Err(RegistryError::ConflictingFile {
+                        file: name,
+                        first: from.clone(),
+                        second: source.to_owned(),
+                    });
+                }
+                continue;
+            }
+            self.files.push((file, source.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Decodes and adds a binary FileDescriptorSet.
+    pub fn add_set_bytes(&mut self, bytes: &[u8], source: &str) -> Result<(), RegistryError> {
+        let set =
+            FileDescriptorSet::decode(bytes).map_err(|e| RegistryError::InvalidDescriptorSet {
+                source_name: source.to_owned(),
+                reason: e.to_string(),
+            })?;
+        if set.file.is_empty() && !bytes.is_empty() {
+            return Err(RegistryError::InvalidDescriptorSet {
+                source_name: source.to_owned(),
+                reason: "not a FileDescriptorSet (no files in it)".into(),
+            });
+        }
+        self.add_set(set, source)
+    }
+
+    /// Adds a path: a descriptor set file, a `.proto` file, or a directory of either.
+    pub fn add_path(&mut self, path: &Path) -> Result<(), RegistryError> {
+        let meta = std::fs::metadata(path).map_err(|e| RegistryError::Io {
+            path: path.display().to_string(),
+            source: e,
+        })?;
+        if meta.is_dir() {
+            let mut protos = Vec::new();
+            let mut sets = Vec::new();
+            for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
+                let entry = entry.map_err(|e| RegistryError::Io {
+                    path: path.display().to_string(),
+                    source: e.into(),
+                })?;
+                if !entry.file_type().is_file() {
+                    continue;
+                }
+                match extension(entry.path()).as_deref() {
+                    Some("proto") => protos.push(entry.path().to_owned()),
+                    Some(ext) if DESCRIPTOR_SET_EXTENSIONS.contains(&ext) => {
+                        sets.push(entry.path().to_owned())
+                    }
+                    _ => {}
+                }
+            }
+            for s in sets {
+                self.add_set_file(&s)?;
+            }
+            if !protos.is_empty() {
+                let set = compile_protos(&protos, &[path.to_owned()])?;
+                self.add_set(set, &path.display().to_string())?;
+            }
+            return Ok(());
+        }
+        match extension(path).as_deref() {
+            Some("proto") => {
+                let include = path
+                    .parent()
+                    .map(Path::to_owned)
+                    .unwrap_or_else(|| PathBuf::from("."));
+                let include = if include.as_os_str().is_empty() {
+                    PathBuf::from(".")
+                } else {
+                    include
+                };
+                let set = compile_protos(&[path.to_owned()], &[include])?;
+                self.add_set(set, &path.display().to_string())
+            }
+            _ => self.add_set_file(path),
+        }
+    }
+
+    fn add_set_file(&mut self, path: &Path) -> Result<(), RegistryError> {
+        let bytes = std::fs::read(path).map_err(|e| RegistryError::Io {
+            path: path.display().to_string(),
+            source: e,
+        })?;
+        self.add_set_bytes(&bytes, &path.display().to_string())
+    }
+
+    /// Builds the pool.
+    pub fn build(self) -> Result<DescriptorPool, RegistryError> {
+        let mut pool = DescriptorPool::new();
+        let sources: Vec<String> = self.files.iter().map(|(_, s)| s.clone()).collect();
+        pool.add_file_descriptor_protos(self.files.into_iter().map(|(f, _)| f))
+            .map_err(|e| RegistryError::InvalidDescriptorSet {
+                source_name: dedup_join(&sources),
+                reason: e.to_string(),
+            })?;
+        Ok(pool)
+    }
+}
+
+fn dedup_join(v: &[String]) -> String {
+    let mut seen: Vec<&str> = Vec::new();
+    for s in v {
+        if !seen.contains(&s.as_str()) {
+            seen.push(s);
+        }
+    }
+    seen.join(", ")
+}
+
+fn extension(p: &Path) -> Option<String> {
+    p.extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+}
+
+/// Compiles `.proto` files with protox, imports included, without source info, so the
+/// output is the same bytes for the same input on any machine.
+pub fn compile_protos(
+    files: &[PathBuf],
+    includes: &[PathBuf],
+) -> Result<FileDescriptorSet, RegistryError> {
+    let mut compiler = protox::Compiler::new(includes).map_err(protox_error)?;
+    compiler.include_imports(true).include_source_info(false);
+    for f in files {
+        compiler.open_file(f).map_err(protox_error)?;
+    }
+    Ok(compiler.file_descriptor_set())
+}
+
+fn protox_error(e: protox::Error) -> RegistryError {
+    // protox's Debug form is protoc-like: `file.proto:LINE:COL: message`.
+    RegistryError::Compile(format!("{e:?}"))
+}
+
+/// Loads and merges every path into one pool.
+pub fn load_paths(paths: &[PathBuf]) -> Result<DescriptorPool, RegistryError> {
+    let mut b = PoolBuilder::new();
+    for p in paths {
+        b.add_path(p)?;
+    }
+    b.build()
+}

@@ -1,0 +1,122 @@
+//! The schema registry: descriptor sets merged into one pool, plus `routes.json`.
+//! This registry reads a local directory; the S3 registry and its cache plug in here.
+
+pub mod load;
+pub mod routes;
+
+use std::path::Path;
+
+pub use load::{compile_protos, load_paths, PoolBuilder};
+pub use routes::{Route, Routes};
+
+use crate::transcode::Transcoder;
+
+/// Errors of loading schemas and routes.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// A file or directory could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Bytes that are not a valid FileDescriptorSet, or files that do not link.
+    #[error("{source_name}: invalid descriptor set: {reason}")]
+    InvalidDescriptorSet {
+        /// Which object or file.
+        source_name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// One .proto file name with different contents in two sets.
+    #[error("{file} is defined differently in {first} and {second}")]
+    ConflictingFile {
+        /// The .proto file name.
+        file: String,
+        /// Where it was first seen.
+        first: String,
+        /// Where the conflicting copy is.
+        second: String,
+    },
+    /// A .proto file that does not compile (protoc-style `file:line:col: message`).
+    #[error("{0}")]
+    Compile(String),
+    /// `routes.json` that does not parse or validate.
+    #[error("{source_name}: invalid routes: {reason}")]
+    InvalidRoutes {
+        /// Which object or file.
+        source_name: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// A loaded registry: every message type of its descriptor sets, and its routes.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    /// Plans for every message type.
+    pub transcoder: Transcoder,
+    /// The routes (empty when the registry has no `routes.json`).
+    pub routes: Routes,
+}
+
+/// Name of the routes file in a registry.
+pub const ROUTES_FILE: &str = "routes.json";
+
+impl Registry {
+    /// Loads a registry directory: every `*.binpb` (and `.pb`, `.desc`) under it plus
+    /// `routes.json`, validated against the merged pool.
+    pub fn load_dir(dir: &Path) -> Result<Registry, RegistryError> {
+        let mut builder = PoolBuilder::new();
+        let mut found = false;
+        for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+            let entry = entry.map_err(|e| RegistryError::Io {
+                path: dir.display().to_string(),
+                source: e.into(),
+            })?;
+            let ext = entry
+                .path()
+                .extension()
+                .map(|e| e.to_string_lossy().to_ascii_lowercase());
+            if entry.file_type().is_file()
+                && ext
+                    .as_deref()
+                    .is_some_and(|e| load::DESCRIPTOR_SET_EXTENSIONS.contains(&e))
+            {
+                let bytes = std::fs::read(entry.path()).map_err(|e| RegistryError::Io {
+                    path: entry.path().display().to_string(),
+                    source: e,
+                })?;
+                builder.add_set_bytes(&bytes, &entry.path().display().to_string())?;
+                found = true;
+            }
+        }
+        if !found {
+            return Err(RegistryError::InvalidDescriptorSet {
+                source_name: dir.display().to_string(),
+                reason: "no descriptor sets (*.binpb) in the registry".into(),
+            });
+        }
+        let pool = builder.build()?;
+        let transcoder = Transcoder::new(&pool);
+        let routes_path = dir.join(ROUTES_FILE);
+        let routes = match std::fs::read(&routes_path) {
+            Ok(bytes) => {
+                let name = routes_path.display().to_string();
+                let routes = Routes::parse(&bytes, &name)?;
+                routes.validate(&name, |t| transcoder.message(t).is_some())?;
+                routes
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Routes::default(),
+            Err(e) => {
+                return Err(RegistryError::Io {
+                    path: routes_path.display().to_string(),
+                    source: e,
+                })
+            }
+        };
+        Ok(Registry { transcoder, routes })
+    }
+}

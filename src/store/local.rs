@@ -1,0 +1,154 @@
+//! The local directory store: source trees for `run`, and a landing directory written
+//! atomically (temporary file, then rename), so a failed object never leaves partial output.
+
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// A source object in a local tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalObject {
+    /// Path on disk.
+    pub path: PathBuf,
+    /// Key: the path relative to the source root, `/`-separated.
+    pub key: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// Every file under `root` (or `root` itself when it is a file), in sorted key order.
+pub fn list(root: &Path) -> io::Result<Vec<LocalObject>> {
+    let meta = fs::metadata(root)?;
+    if meta.is_file() {
+        let key = root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        return Ok(vec![LocalObject {
+            path: root.to_owned(),
+            key,
+            size: meta.len(),
+        }]);
+    }
+    let mut out = Vec::new();
+    for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
+        let entry = entry.map_err(io::Error::from)?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let rel = entry.path().strip_prefix(root).unwrap_or(entry.path());
+        let key = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        out.push(LocalObject {
+            path: entry.path().to_owned(),
+            key,
+            size: entry.metadata().map(|m| m.len()).unwrap_or(0),
+        });
+    }
+    Ok(out)
+}
+
+/// An output file being written; it appears at its final path only on [`Landing::commit`].
+pub struct Landing {
+    tmp: PathBuf,
+    dest: PathBuf,
+    writer: Option<BufWriter<File>>,
+}
+
+impl Landing {
+    /// Starts writing `dest` (directories are created).
+    pub fn create(dest: PathBuf) -> io::Result<Landing> {
+        if let Some(dir) = dest.parent() {
+            fs::create_dir_all(dir)?;
+        }
+        let mut name = dest.file_name().unwrap_or_default().to_os_string();
+        name.push(format!(".tmp-{}", std::process::id()));
+        let tmp = dest.with_file_name(name);
+        let writer = BufWriter::with_capacity(256 << 10, File::create(&tmp)?);
+        Ok(Landing {
+            tmp,
+            dest,
+            writer: Some(writer),
+        })
+    }
+
+    /// The final path.
+    pub fn path(&self) -> &Path {
+        &self.dest
+    }
+
+    /// Flushes and moves the file into place.
+    pub fn commit(mut self) -> io::Result<PathBuf> {
+        if let Some(w) = self.writer.take() {
+            let f = w.into_inner().map_err(|e| e.into_error())?;
+            f.sync_data()?;
+        }
+        fs::rename(&self.tmp, &self.dest)?;
+        Ok(self.dest.clone())
+    }
+}
+
+impl Write for Landing {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match &mut self.writer {
+            Some(w) => w.write(buf),
+            None => Err(io::Error::other("landing already committed")),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut self.writer {
+            Some(w) => w.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Landing {
+    fn drop(&mut self) {
+        if self.writer.take().is_some() {
+            // Not committed: the object failed; leave nothing behind.
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uncommitted_landing_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("a/b.ndjson");
+        {
+            let mut l = Landing::create(dest.clone()).unwrap();
+            l.write_all(b"{}\n").unwrap();
+        }
+        assert!(!dest.exists());
+        assert_eq!(fs::read_dir(dir.path().join("a")).unwrap().count(), 0);
+        let mut l = Landing::create(dest.clone()).unwrap();
+        l.write_all(b"{}\n").unwrap();
+        l.commit().unwrap();
+        assert_eq!(fs::read(&dest).unwrap(), b"{}\n");
+    }
+
+    #[test]
+    fn listing_gives_relative_slash_keys_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("x/y")).unwrap();
+        fs::write(dir.path().join("x/y/2.pb"), b"ab").unwrap();
+        fs::write(dir.path().join("1.pb"), b"a").unwrap();
+        let keys: Vec<_> = list(dir.path())
+            .unwrap()
+            .into_iter()
+            .map(|o| (o.key, o.size))
+            .collect();
+        assert_eq!(
+            keys,
+            vec![("1.pb".to_string(), 1), ("x/y/2.pb".to_string(), 2)]
+        );
+    }
+}

@@ -1,0 +1,141 @@
+//! Small JSON writing helpers: string escaping, numbers in the canonical forms.
+
+use base64::Engine as _;
+
+/// Appends `s` as a JSON string literal (quotes included) to a `String`.
+pub(crate) fn escape_into(out: &mut String, s: &str) {
+    let mut v = std::mem::take(out).into_bytes();
+    write_str(&mut v, s);
+    // Only valid UTF-8 was appended.
+    *out = String::from_utf8(v).unwrap_or_default();
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Appends `s` as a JSON string literal (quotes included).
+pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0..=0x1f => {
+                out.extend_from_slice(&bytes[start..i]);
+                out.extend_from_slice(&[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[(b >> 4) as usize],
+                    HEX[(b & 15) as usize],
+                ]);
+                start = i + 1;
+                continue;
+            }
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(esc);
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+/// A double in the canonical form: shortest round-trip digits, NaN and infinities quoted.
+pub(crate) fn write_f64(out: &mut Vec<u8>, v: f64) {
+    if v.is_nan() {
+        out.extend_from_slice(b"\"NaN\"");
+    } else if v.is_infinite() {
+        out.extend_from_slice(if v > 0.0 {
+            b"\"Infinity\""
+        } else {
+            b"\"-Infinity\""
+        });
+    } else {
+        let mut buf = ryu::Buffer::new();
+        out.extend_from_slice(buf.format_finite(v).as_bytes());
+    }
+}
+
+/// A float printed with the fewest digits that read back as the same float32, as
+/// json_format's `ToShortestFloat` does.
+pub(crate) fn write_f32(out: &mut Vec<u8>, v: f32) {
+    if v.is_nan() {
+        out.extend_from_slice(b"\"NaN\"");
+    } else if v.is_infinite() {
+        out.extend_from_slice(if v > 0.0 {
+            b"\"Infinity\""
+        } else {
+            b"\"-Infinity\""
+        });
+    } else {
+        let mut buf = ryu::Buffer::new();
+        out.extend_from_slice(buf.format_finite(v).as_bytes());
+    }
+}
+
+pub(crate) fn write_int<I: itoa::Integer>(out: &mut Vec<u8>, v: I) {
+    let mut buf = itoa::Buffer::new();
+    out.extend_from_slice(buf.format(v).as_bytes());
+}
+
+/// 64-bit integers are strings in proto3 JSON (JavaScript numbers lose precision).
+pub(crate) fn write_int_quoted<I: itoa::Integer>(out: &mut Vec<u8>, v: I) {
+    out.push(b'"');
+    write_int(out, v);
+    out.push(b'"');
+}
+
+pub(crate) fn write_base64(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.push(b'"');
+    let start = out.len();
+    let len = base64::encoded_len(bytes.len(), true).unwrap_or(0);
+    out.resize(start + len, 0);
+    let written = base64::engine::general_purpose::STANDARD
+        .encode_slice(bytes, &mut out[start..])
+        .unwrap_or(0);
+    out.truncate(start + written);
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(f: impl FnOnce(&mut Vec<u8>)) -> String {
+        let mut v = Vec::new();
+        f(&mut v);
+        String::from_utf8(v).unwrap()
+    }
+
+    #[test]
+    fn strings_escape_quotes_backslashes_and_controls() {
+        assert_eq!(
+            s(|o| write_str(o, "a\"b\\c\n\u{1}é")),
+            r#""a\"b\\c\n\u0001é""#
+        );
+    }
+
+    #[test]
+    fn floats_use_shortest_forms_and_quoted_specials() {
+        assert_eq!(s(|o| write_f32(o, 0.1)), "0.1");
+        assert_eq!(s(|o| write_f64(o, -0.0)), "-0.0");
+        assert_eq!(s(|o| write_f64(o, f64::NAN)), "\"NaN\"");
+        assert_eq!(s(|o| write_f32(o, f32::NEG_INFINITY)), "\"-Infinity\"");
+        assert_eq!(s(|o| write_f64(o, 1e300)), "1e300");
+    }
+
+    #[test]
+    fn base64_is_standard_with_padding() {
+        assert_eq!(s(|o| write_base64(o, b"\xff\xfe")), "\"//4=\"");
+        assert_eq!(s(|o| write_base64(o, b"")), "\"\"");
+    }
+}
