@@ -1,0 +1,60 @@
+# The verbs people type. `make demo` and `make test` are the README's two commands.
+SHELL := /bin/bash
+.DEFAULT_GOAL := demo
+
+VENV      := .venv
+PY        := $(VENV)/bin/python
+STAMP     := $(VENV)/.installed
+BIN       := target/release/protolake
+LANDING   := out/landing
+
+.PHONY: demo test build setup descriptors check-descriptors fixtures check-fixtures lint bench fuzz fuzz-build clean
+
+# Project-local Python for the reference fixtures (PyPI protobuf, pinned).
+$(STAMP): tests/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+	touch $@
+
+setup: $(STAMP)
+
+build:
+	cargo build --release --locked
+
+# 1) Build, run the pipeline on the bundled examples with the bundled registry, show the JSON.
+demo: build
+	rm -rf $(LANDING)
+	$(BIN) run --registry descriptors --landing $(LANDING) examples
+	@echo
+	@echo "== NDJSON landed under $(LANDING)/ (first 2 lines of each object) =="
+	@find $(LANDING) -name '*.ndjson' | sort | while read -r f; do echo "--- $$f"; head -n 2 "$$f"; done
+
+# 2) Everything CI checks.
+test: setup check-descriptors check-fixtures lint
+	cargo test --locked --all-targets
+	@echo "make test: all checks passed"
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --locked --all-targets -- -D warnings
+
+# descriptors/ is compiled from schemas/ and checked in; CI fails when it is stale.
+descriptors:
+	cargo run --quiet --locked -- schema compile -I schemas schemas/acme/events/v1 -o descriptors/acme_events_v1.binpb
+	cargo run --quiet --locked -- schema compile -I schemas schemas/acme/events/v2 -o descriptors/acme_events_v2.binpb
+
+check-descriptors: descriptors
+	@git diff --exit-code --stat -- descriptors || { echo "descriptors/ is stale: run 'make descriptors' and commit"; exit 1; }
+
+# tests/fixtures is generated from the reference implementation (Python protobuf).
+fixtures: $(STAMP)
+	cargo run --quiet --locked -- schema compile -I tests/schemas tests/schemas -o tests/fixtures/testschemas.binpb
+	$(PY) tests/gen_fixtures.py --descriptors tests/fixtures/testschemas.binpb --out tests/fixtures
+	$(PY) scripts/gen_examples.py --descriptors descriptors --out examples
+
+check-fixtures: fixtures
+	@git diff --exit-code --stat -- tests/fixtures examples || { echo "fixtures differ from what the reference generates: run 'make fixtures' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain --untracked-files=all -- tests/fixtures examples)" || { echo "untracked fixture files: run 'make fixtures' and commit"; git status --short -- tests/fixtures examples | head; exit 1; }
+
+clean:
+	rm -rf out bench/out
