@@ -277,13 +277,9 @@ fn ten_thousand_deep_nesting_is_an_error_not_a_stack_overflow() {
     let r = f.decode("demo.Node", &[], &input);
     assert_error(&r, &input, 0, "recursion limit");
     // Unknown groups nested 10,000 deep are skipped with the same limit.
-    let mut groups = Vec::new();
-    for _ in 0..10_000 {
-        groups.push(0x1b); // field 3, start group
-    }
-    for _ in 0..10_000 {
-        groups.push(0x1c); // field 3, end group
-    }
+    // Field 3 start-group tags, then as many end-group tags.
+    let mut groups = vec![0x1b; 10_000];
+    groups.extend(vec![0x1c; 10_000]);
     let input = f.write("groups.bin", &groups);
     let r = f.decode("demo.Node", &[], &input);
     assert_error(&r, &input, 0, "recursion limit");
