@@ -32,6 +32,8 @@ import sys
 import zstandard
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.internal.encoder import _VarintBytes
+from google.protobuf import json_format
+from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import DecodeError
 
@@ -590,6 +592,35 @@ def decompress(data, compression):
     raise AssertionError(compression)
 
 
+class ContractPrinter(json_format._Printer):
+    """json_format's printer with exactly the overrides protolake's contract names where
+    runtimes disagree (../shared/design/contract.md); every case they change is labelled.
+
+    1. google.protobuf.NullValue prints null, with or without --enum-numbers (Python prints
+       the number under use_integers_for_enums; the contract follows C++).
+    2. A proto2 string that is not UTF-8 is an error for that message (upb does not
+       validate proto2 strings and json_format prints Python's bytes repr "b'...'", which
+       is neither the string nor anything another runtime prints).
+    """
+
+    def _FieldToJsonObject(self, field, value):
+        if field.cpp_type == FieldDescriptor.CPPTYPE_ENUM and field.enum_type.full_name == "google.protobuf.NullValue":
+            return None
+        if field.type == FieldDescriptor.TYPE_STRING and isinstance(value, bytes):
+            raise ValueError("proto2 string field %s is not valid UTF-8" % field.full_name)
+        return super()._FieldToJsonObject(field, value)
+
+
+def contract_message_to_dict(message, pool, kw):
+    printer = ContractPrinter(
+        preserving_proto_field_name=kw.get("preserving_proto_field_name", False),
+        use_integers_for_enums=kw.get("use_integers_for_enums", False),
+        descriptor_pool=pool,
+        always_print_fields_with_no_presence=kw.get("always_print_fields_with_no_presence", False),
+    )
+    return printer._MessageToJsonObject(message)
+
+
 class Oracle:
     def __init__(self):
         self.surprises = []
@@ -620,8 +651,16 @@ class Oracle:
             err = parse_err
             for i, m in enumerate(parsed):
                 try:
-                    d = MessageToDict(m, descriptor_pool=schema.pool, **kw)
-                    s = json.dumps(d, allow_nan=False, ensure_ascii=True)
+                    try:
+                        plain = json.dumps(MessageToDict(m, descriptor_pool=schema.pool, **kw), sort_keys=True, allow_nan=False)
+                    except Exception as e:  # the contract printer decides; this only labels
+                        plain = "error: %s" % e
+                    d = contract_message_to_dict(m, schema.pool, kw)
+                    if json.dumps(d, sort_keys=True, allow_nan=False) != plain:
+                        whys.setdefault("message %d: contract override applied (json_format alone gives %s)" % (i, plain[:80]), []).append(fs)
+                    # sort_keys: upb's map iteration order is not stable across runs;
+                    # JSON object key order carries no meaning here.
+                    s = json.dumps(d, allow_nan=False, ensure_ascii=True, sort_keys=True)
                     json.loads(s)
                     if has_lone_surrogate(d):
                         raise ValueError("lone surrogate in output")
@@ -706,22 +745,22 @@ def random_cases(b, s, refs, rng):
         gen = Gen(s, rng, any_types)
         for i in range(150):
             m = s.new(type_name)
-            density = rng.choice([0.0, 0.03, 0.06, 0.1, 0.15, 0.2]) if i else 0.0
+            density = rng.choice([0.0, 0.03, 0.06, 0.1, 0.13, 0.16]) if i else 0.0
             gen.fill(m, 0, density)
             b.add("%s_random_%03d" % (prefix, i), s, refs, type_name, [enc(m)],
                   note="random %s message (density %.2f)" % (prefix, density))
         # Streams
+        # Two streams per schema (every framing and gzip/none covered; size-bound by --emit-defaults).
         streams = [("varint", "gzip"), ("fixed32", "none")] if prefix == "p3" else [("varint", "none"), ("fixed32", "gzip")]
         for framing, compression in streams:
-            if True:
-                msgs = []
-                for j in range(30):
-                    m = s.new(type_name)
-                    gen.fill(m, 0, rng.choice([0.0, 0.02, 0.05, 0.08]))
-                    msgs.append(enc(m))
-                b.add("%s_stream_%s_%s" % (prefix, framing, compression), s, refs, type_name,
-                      msgs, framing, compression,
-                      note="30 random messages, %s framing, %s" % (framing, compression))
+            msgs = []
+            for _ in range(30):
+                m = s.new(type_name)
+                gen.fill(m, 0, rng.choice([0.0, 0.02, 0.05, 0.08]))
+                msgs.append(enc(m))
+            b.add("%s_stream_%s_%s" % (prefix, framing, compression), s, refs, type_name,
+                  msgs, framing, compression, ext="bin.gz" if compression == "gzip" else "bin",
+                  note="30 random messages, %s framing, %s" % (framing, compression))
 
 
 def stream_cases(b, s, refs, rng):
@@ -903,6 +942,8 @@ def wire_cases(b, s, refs):
     add2("oneof_switch", fv(n2("oneof_uint32"), 1) + fl(n2("oneof_nested_message"), fv(1, 3)) +
          fv(n2("oneof_enum"), 1) + fv(n2("oneof_enum"), 42),
          "proto2 oneof: switch to enum, then an unknown closed-enum value")
+    add2("oneof_enum_unknown_after_message", fl(n2("oneof_nested_message"), fv(1, 3)) + fv(n2("oneof_enum"), 42),
+         "proto2 oneof: message member, then an unknown closed-enum member")
     add2("oneof_enum_unknown_only", fv(n2("oneof_enum"), 42),
          "proto2 oneof enum with only an unknown value")
 
@@ -991,7 +1032,7 @@ def wire_cases(b, s, refs):
     # --- floats / -0.0 / NaN
     add3("negative_zero", fd(n3("optional_double"), -0.0) + ff(n3("optional_float"), -0.0) +
          fl(n3("optional_double_wrapper"), fd(1, -0.0)) + fl(n3("optional_float_wrapper"), ff(1, -0.0)) +
-         fd(n3("proto3_optional_double"), -0.0) + fd(n3("map_int32_double"), 0) +
+         fd(n3("proto3_optional_double"), -0.0) +
          fl(n3("map_int32_double"), fv(1, 1) + fd(2, -0.0)),
          "-0.0 in implicit double/float, wrappers, proto3 optional and a map value")
     add3("positive_zero", fd(n3("optional_double"), 0.0) + ff(n3("optional_float"), 0.0) +
@@ -1046,10 +1087,12 @@ def wire_cases(b, s, refs):
          "invalid UTF-8 in bytes is fine")
     add3("invalid_utf8_in_unknown", fl(9000, b"\xff\xfe"),
          "invalid UTF-8 in an unknown LEN field is fine")
+    quirk = (" (Python quirk: proto2 strings are not validated; upb hands back bytes and "
+             "json_format str()s them, printing the bytes repr b'...')")
     add2("invalid_utf8", fl(n2("optional_string"), b"ok\xff\xfe"),
-         "invalid UTF-8 in a proto2 string")
+         "invalid UTF-8 in a proto2 string" + quirk)
     add2("invalid_utf8_repeated", fl(n2("repeated_string"), b"\xc3\x28"),
-         "invalid UTF-8 in a proto2 repeated string")
+         "invalid UTF-8 in a proto2 repeated string" + quirk)
     add2("invalid_utf8_map_key", fl(n2("map_string_string"), fl(1, b"\xff") + fl(2, "v")),
          "invalid UTF-8 in a proto2 map key")
     add3("strings_escapes", fl(n3("optional_string"), "\x00\x01\x1f\x7f\"\\/\u2028\u2029\ufeff\U0001f600</script>") +
@@ -1088,9 +1131,8 @@ def wire_cases(b, s, refs):
     for depth in (99, 100, 101):
         body = b""
         for _ in range(depth - 1):
-            body = fg(n2("data"), body) if False else fg(9990, body)
-        add2("depth_unknown_group_%d" % depth, fg(9990, body) if depth else b"",
-             "unknown group nested %d levels" % depth)
+            body = fg(9990, body)
+        add2("depth_unknown_group_%d" % depth, fg(9990, body), "unknown group nested %d levels" % depth)
 
     # --- malformed wire data
     add3("truncated_in_field", fv(n3("optional_int32"), 1) + tag(n3("optional_string"), 2) + varint(10) + b"abc",

@@ -65,8 +65,11 @@ pub(crate) fn write_f64(out: &mut Vec<u8>, v: f64) {
     }
 }
 
-/// A float printed with the fewest digits that read back as the same float32, as
-/// json_format's `ToShortestFloat` does.
+/// A float printed as json_format's `ToShortestFloat` does: the value rounded to the
+/// fewest significant digits, but at least 6, that read back as the same float32.
+/// For normal floats that is exactly the shortest round-trip form (ryu): the float32 grid is
+/// finer than 6 digits, so a shorter form rounds to itself at 6. Subnormals are coarser and
+/// take the slow, literal path.
 pub(crate) fn write_f32(out: &mut Vec<u8>, v: f32) {
     if v.is_nan() {
         out.extend_from_slice(b"\"NaN\"");
@@ -76,6 +79,18 @@ pub(crate) fn write_f32(out: &mut Vec<u8>, v: f32) {
         } else {
             b"\"-Infinity\""
         });
+    } else if v.is_subnormal() {
+        for digits in 6..=9 {
+            let s = format!("{:.*e}", digits - 1, f64::from(v));
+            if let Ok(d) = s.parse::<f64>() {
+                if d as f32 == v {
+                    write_f64(out, d);
+                    return;
+                }
+            }
+        }
+        let mut buf = ryu::Buffer::new();
+        out.extend_from_slice(buf.format_finite(v).as_bytes());
     } else {
         let mut buf = ryu::Buffer::new();
         out.extend_from_slice(buf.format_finite(v).as_bytes());
@@ -131,6 +146,9 @@ mod tests {
         assert_eq!(s(|o| write_f64(o, f64::NAN)), "\"NaN\"");
         assert_eq!(s(|o| write_f32(o, f32::NEG_INFINITY)), "\"-Infinity\"");
         assert_eq!(s(|o| write_f64(o, 1e300)), "1e300");
+        // json_format keeps at least 6 significant digits, which matters for subnormals.
+        assert_eq!(s(|o| write_f32(o, f32::from_bits(1))), "1.4013e-45");
+        assert_eq!(s(|o| write_f32(o, 3.402_823_5e38)), "3.4028235e38");
     }
 
     #[test]

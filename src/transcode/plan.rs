@@ -218,8 +218,9 @@ impl Plans {
         let mut enums = Vec::new();
         for e in pool.all_enums() {
             let mut values: Vec<(i32, Box<str>)> = Vec::new();
-            for v in e.values() {
-                // Aliases: the first declared name wins, as json_format prints it.
+            // Declaration order comes from the proto (prost-reflect's `values()` is not in
+            // it): for aliases the first declared name wins, as json_format prints it.
+            for v in &e.enum_descriptor_proto().value {
                 if !values.iter().any(|(n, _)| *n == v.number()) {
                     let mut s = String::new();
                     escape_into(&mut s, v.name());

@@ -83,7 +83,7 @@ impl Writer<'_> {
             Wkt::FieldMask => {
                 let mut joined = String::new();
                 if let Some(fi) = plan.field_index(1) {
-                    for o in occs.iter().filter(|o| o.field as usize == fi) {
+                    for (n, o) in occs.iter().filter(|o| o.field as usize == fi).enumerate() {
                         let path =
                             std::str::from_utf8(&self.buf[o.start..o.end]).map_err(|_| {
                                 err(
@@ -93,7 +93,8 @@ impl Writer<'_> {
                                     },
                                 )
                             })?;
-                        if !joined.is_empty() {
+                        // An empty path still takes its place: json_format prints ",a".
+                        if n > 0 {
                             joined.push(',');
                         }
                         snake_to_camel(path, &mut joined)
