@@ -1,0 +1,102 @@
+//! Fuzzes the whole decode path (decompress -> framing -> transcode -> NDJSON) with
+//! arbitrary bytes. It must never panic, whatever the input: every problem is an `Err`.
+//!
+//! The first byte chooses how the rest is read:
+//!   bits 0-1  framing      0 single, 1 varint, 2 fixed32, 3 single
+//!   bits 2-3  compression  0 none, 1 auto (sniff), 2 gzip, 3 zstd
+//!   bit  4    type         0 protolake.test3.TestAllTypesProto3, 1 protolake.test2.TestAllTypesProto2
+//!   bit  5    engine       0 direct, 1 reflect
+//!   bit  6    --emit-defaults
+//!   bit  7    --proto-field-names and --enum-numbers
+//! (bench/fuzz.sh builds its seeds with the same layout.)
+#![no_main]
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use libfuzzer_sys::fuzz_target;
+use protolake::decompress::Compression;
+use protolake::pipeline::{transcode_stream, StreamOptions};
+use protolake::transcode::MessageId;
+use protolake::{Engine, Framing, JsonOptions, Limits, Transcoder};
+
+struct State {
+    transcoder: Transcoder,
+    proto3: MessageId,
+    proto2: MessageId,
+}
+
+fn state() -> &'static State {
+    static STATE: OnceLock<State> = OnceLock::new();
+    STATE.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/schemas/protolake/test");
+        let pool = protolake::registry::load_paths(&[
+            dir.join("proto3_all.proto"),
+            dir.join("proto2_all.proto"),
+        ])
+        .expect("test schemas compile");
+        let transcoder = Transcoder::new(&pool);
+        let proto3 = transcoder
+            .message("protolake.test3.TestAllTypesProto3")
+            .expect("proto3 type");
+        let proto2 = transcoder
+            .message("protolake.test2.TestAllTypesProto2")
+            .expect("proto2 type");
+        State {
+            transcoder,
+            proto3,
+            proto2,
+        }
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&ctl, input)) = data.split_first() else {
+        return;
+    };
+    let s = state();
+    let framing = match ctl & 3 {
+        1 => Framing::Varint,
+        2 => Framing::Fixed32,
+        _ => Framing::Single,
+    };
+    let compression = match (ctl >> 2) & 3 {
+        0 => Compression::None,
+        1 => Compression::Auto,
+        2 => Compression::Gzip,
+        _ => Compression::Zstd,
+    };
+    let message = if ctl & 0x10 == 0 { s.proto3 } else { s.proto2 };
+    let engine = if ctl & 0x20 == 0 {
+        Engine::Direct
+    } else {
+        Engine::Reflect
+    };
+    let json = JsonOptions {
+        emit_defaults: ctl & 0x40 != 0,
+        proto_field_names: ctl & 0x80 != 0,
+        enum_numbers: ctl & 0x80 != 0,
+    };
+    let options = StreamOptions {
+        framing,
+        compression,
+        json,
+        engine,
+        limits: Limits {
+            max_frame: 1 << 20,
+            max_decompressed: 16 << 20,
+            max_messages: 100_000,
+            zstd_window_log_max: 20,
+            ..Limits::default()
+        },
+    };
+    // Errors are fine; panics, aborts, hangs and runaway memory are the bugs.
+    let _ = transcode_stream(
+        "fuzz",
+        input,
+        &s.transcoder,
+        message,
+        &options,
+        std::io::sink(),
+    );
+});
