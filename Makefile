@@ -8,7 +8,7 @@ STAMP     := $(VENV)/.installed
 BIN       := target/release/protolake
 LANDING   := out/landing
 
-.PHONY: demo test build setup descriptors check-descriptors fixtures check-fixtures lint bench fuzz fuzz-build clean
+.PHONY: demo test build setup descriptors check-descriptors fixtures check-fixtures lint bench bench-quick bench-criterion bench-registry fuzz fuzz-build clean
 
 # Project-local Python for the reference fixtures (PyPI protobuf, pinned).
 $(STAMP): tests/requirements.txt
@@ -30,7 +30,7 @@ demo: build
 	@find $(LANDING) -name '*.ndjson' | sort | while read -r f; do echo "--- $$f"; head -n 2 "$$f"; done
 
 # 2) Everything CI checks.
-test: setup check-descriptors check-fixtures lint
+test: setup check-descriptors check-fixtures lint fuzz-build
 	cargo test --locked --all-targets
 	@echo "make test: all checks passed"
 
@@ -55,6 +55,30 @@ fixtures: $(STAMP)
 check-fixtures: fixtures
 	@git diff --exit-code --stat -- tests/fixtures examples || { echo "fixtures differ from what the reference generates: run 'make fixtures' and commit"; exit 1; }
 	@test -z "$$(git status --porcelain --untracked-files=all -- tests/fixtures examples)" || { echo "untracked fixture files: run 'make fixtures' and commit"; git status --short -- tests/fixtures examples | head; exit 1; }
+
+# Throughput (MB/s of protobuf input, msgs/s) and peak RSS, end to end, against the reflect
+# engine and Python json_format; plus the 1 GiB streaming run. Numbers, never assertions.
+bench: build setup
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	$(PY) bench/run.py $(BENCH_ARGS)
+
+bench-quick:
+	$(MAKE) bench BENCH_ARGS=--quick
+
+bench-criterion:
+	cargo bench --bench transcode
+
+# Registry: cold load of 1,000 descriptor files from moto, warm lookups, TTL re-check.
+bench-registry: setup
+	cargo bench --bench registry
+
+# cargo-fuzz on stable (RUSTC_BOOTSTRAP, no sanitizer): framing + decompression + transcoding.
+fuzz:
+	bench/fuzz.sh $(or $(FUZZ_SECONDS),60)
+
+# The test command builds the fuzz target so it cannot rot.
+fuzz-build:
+	cd fuzz && CARGO_TARGET_DIR=../target/fuzz-check cargo check --locked --quiet
 
 clean:
 	rm -rf out bench/out

@@ -49,6 +49,17 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// The registry could not be read: worth a retry.
+    #[error("{input}: {reason}")]
+    Unavailable {
+        /// Input or object name.
+        input: String,
+        /// Why.
+        reason: String,
+    },
+    /// Reading the source or writing the landing object failed in the store.
+    #[error("{0}")]
+    Store(#[from] crate::store::StoreError),
     /// Reading the input or writing the output failed.
     #[error("{input}: {source}")]
     Io {
@@ -64,7 +75,8 @@ impl Error {
     /// permanent property of its bytes or schema.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Io { .. } => true,
+            Error::Io { .. } | Error::Unavailable { .. } => true,
+            Error::Store(e) => e.is_retryable(),
             Error::Frame {
                 source: FrameError::Read(e),
                 ..

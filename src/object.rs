@@ -6,13 +6,17 @@ use std::path::PathBuf;
 /// S3's limit on key length, in bytes.
 pub const MAX_KEY_BYTES: usize = 1024;
 
-/// Landing key for a source object: `<prefix><bucket>/<key>.ndjson[.gz]`. It mirrors the
-/// source layout (partitions such as `dt=.../` carry over) and is a pure function of its
-/// inputs, so a retry overwrites the same key. A key that would exceed S3's 1,024 bytes
-/// keeps its start and ends in a hash of the whole key.
-pub fn landing_key(prefix: &str, bucket: &str, key: &str, gzip: bool) -> String {
+/// Landing key for a source object: `<prefix><bucket>/<key>.ndjson[.gz]` (no bucket part
+/// for objects of a local tree). It mirrors the source layout (partitions such as
+/// `dt=.../` carry over) and is a pure function of its inputs, so a retry overwrites the
+/// same key. A key that would exceed S3's 1,024 bytes keeps its start and ends in a hash of
+/// the whole key.
+pub fn landing_key(prefix: &str, bucket: Option<&str>, key: &str, gzip: bool) -> String {
     let suffix = if gzip { ".ndjson.gz" } else { ".ndjson" };
-    let full = format!("{prefix}{bucket}/{key}{suffix}");
+    let full = match bucket {
+        Some(b) => format!("{prefix}{b}/{key}{suffix}"),
+        None => format!("{prefix}{key}{suffix}"),
+    };
     if full.len() <= MAX_KEY_BYTES {
         return full;
     }
@@ -56,22 +60,27 @@ mod tests {
     #[test]
     fn landing_key_mirrors_the_source_layout() {
         assert_eq!(
-            landing_key("landing/", "src", "events/dt=2026-11-26/a b.pb.gz", false),
+            landing_key(
+                "landing/",
+                Some("src"),
+                "events/dt=2026-11-26/a b.pb.gz",
+                false
+            ),
             "landing/src/events/dt=2026-11-26/a b.pb.gz.ndjson"
         );
-        assert_eq!(landing_key("", "b", "k", true), "b/k.ndjson.gz");
+        assert_eq!(landing_key("", Some("b"), "k", true), "b/k.ndjson.gz");
     }
 
     #[test]
     fn long_keys_stay_within_1024_bytes_and_do_not_collide() {
         let a = "é".repeat(600);
         let b = format!("{a}x");
-        let ka = landing_key("p/", "bucket", &a, false);
-        let kb = landing_key("p/", "bucket", &b, false);
+        let ka = landing_key("p/", Some("bucket"), &a, false);
+        let kb = landing_key("p/", Some("bucket"), &b, false);
         assert!(ka.len() <= MAX_KEY_BYTES && kb.len() <= MAX_KEY_BYTES);
         assert_ne!(ka, kb);
         assert!(ka.starts_with("p/bucket/éé") && ka.ends_with(".ndjson"));
-        assert_eq!(ka, landing_key("p/", "bucket", &a, false));
+        assert_eq!(ka, landing_key("p/", Some("bucket"), &a, false));
     }
 
     #[test]

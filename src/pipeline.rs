@@ -119,3 +119,262 @@ pub fn transcode_stream<R: Read, W: Write>(
     stats.bytes_in = frames.position();
     Ok(stats)
 }
+
+/// An object to process.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A file of a local tree; `key` is its path relative to the tree.
+    Local {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Routing key.
+        key: String,
+    },
+    /// An S3 object, optionally pinned to a version or ETag.
+    S3 {
+        /// The bucket's store.
+        store: crate::store::s3::S3Store,
+        /// Full key (also the routing key).
+        key: String,
+        /// Version to read, when known.
+        version_id: Option<String>,
+        /// ETag the object must still have, when known.
+        etag: Option<String>,
+    },
+}
+
+impl Source {
+    /// The name errors use: the path or `s3://bucket/key`.
+    pub fn name(&self) -> String {
+        match self {
+            Source::Local { path, .. } => path.display().to_string(),
+            Source::S3 { store, key, .. } => format!("s3://{}/{key}", store.bucket()),
+        }
+    }
+}
+
+/// Where NDJSON lands.
+#[derive(Debug, Clone)]
+pub enum LandingTarget {
+    /// A local directory.
+    Local(std::path::PathBuf),
+    /// An S3 prefix.
+    S3 {
+        /// The landing bucket's store.
+        store: crate::store::s3::S3Store,
+        /// Key prefix.
+        prefix: String,
+    },
+}
+
+impl LandingTarget {
+    /// Builds the target for a location.
+    pub async fn open(location: &crate::store::Location) -> LandingTarget {
+        match location {
+            crate::store::Location::Local(p) => LandingTarget::Local(p.clone()),
+            crate::store::Location::S3 { bucket, prefix } => LandingTarget::S3 {
+                store: crate::store::s3::S3Store::new(
+                    crate::store::s3::client().await,
+                    bucket.clone(),
+                ),
+                prefix: prefix.clone(),
+            },
+        }
+    }
+}
+
+/// What one object needs: built once per process, passed by reference.
+pub struct Deps {
+    /// The schema registry.
+    pub registry: std::sync::Arc<crate::registry::RegistryCache>,
+    /// Where NDJSON lands.
+    pub landing: LandingTarget,
+    /// JSON options, engine and limits (framing and compression come from the route).
+    pub options: StreamOptions,
+}
+
+/// What became of one object.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Counts.
+    pub stats: StreamStats,
+    /// Where its NDJSON landed.
+    pub landed: String,
+    /// The message type it held.
+    pub message_type: String,
+}
+
+/// Object metadata naming the message type (S3 header `x-amz-meta-proto-type`).
+pub const META_TYPE: &str = "proto-type";
+/// Object metadata naming the framing.
+pub const META_FRAMING: &str = "proto-framing";
+/// Object metadata pinning the compression.
+pub const META_COMPRESSION: &str = "proto-compression";
+
+/// Processes one object: open it (streamed), find its type (metadata first, then the
+/// longest route prefix), decompress, frame and transcode it on a blocking thread, and land
+/// its NDJSON atomically, only once the whole object decoded.
+pub async fn process(deps: &Deps, source: Source) -> Result<Outcome, Error> {
+    use crate::registry::LookupError;
+    let name = source.name();
+    let (reader, metadata, routing_key, bucket): (
+        Box<dyn Read + Send>,
+        std::collections::HashMap<String, String>,
+        String,
+        Option<String>,
+    ) = match &source {
+        Source::Local { path, key } => {
+            let f = std::fs::File::open(path).map_err(|e| Error::Io {
+                input: name.clone(),
+                source: e,
+            })?;
+            (Box::new(f), Default::default(), key.clone(), None)
+        }
+        Source::S3 {
+            store,
+            key,
+            version_id,
+            etag,
+        } => {
+            let obj = store
+                .open(key, version_id.as_deref(), etag.as_deref())
+                .await?;
+            let reader = tokio_util::io::SyncIoBridge::new(obj.body);
+            (
+                Box::new(reader),
+                obj.metadata,
+                key.clone(),
+                Some(store.bucket().to_owned()),
+            )
+        }
+    };
+    let lookup_err = |e: LookupError| match e {
+        LookupError::Unavailable(reason) => Error::Unavailable {
+            input: name.clone(),
+            reason,
+        },
+        other => Error::Routing {
+            input: name.clone(),
+            reason: other.to_string(),
+        },
+    };
+    let routing_err = |reason: String| Error::Routing {
+        input: name.clone(),
+        reason,
+    };
+    let (registry, message, framing, compression) = match metadata.get(META_TYPE) {
+        Some(type_name) => {
+            let (reg, id) = deps.registry.message(type_name).await.map_err(lookup_err)?;
+            let framing = match metadata.get(META_FRAMING) {
+                Some(f) => f
+                    .parse()
+                    .map_err(|e| routing_err(format!("metadata {META_FRAMING}: {e}")))?,
+                None => Framing::Single,
+            };
+            let compression = match metadata.get(META_COMPRESSION) {
+                Some(c) => c
+                    .parse()
+                    .map_err(|e| routing_err(format!("metadata {META_COMPRESSION}: {e}")))?,
+                None => Compression::Auto,
+            };
+            (reg, id, framing, compression)
+        }
+        None => {
+            let (reg, route) = deps
+                .registry
+                .route(&routing_key)
+                .await
+                .map_err(lookup_err)?;
+            let id = reg.transcoder.message(&route.type_name).ok_or_else(|| {
+                routing_err(format!(
+                    "route {:?} names message type {:?}, which is not in the registry",
+                    route.prefix, route.type_name
+                ))
+            })?;
+            (
+                reg,
+                id,
+                route.framing,
+                route.compression.unwrap_or_default(),
+            )
+        }
+    };
+    let transcoder = registry.transcoder.clone();
+    let message_type = transcoder.message_name(message).to_owned();
+    let options = StreamOptions {
+        framing,
+        compression,
+        ..deps.options
+    };
+    let landed;
+    let stats = match &deps.landing {
+        LandingTarget::Local(root) => {
+            let rel = match &bucket {
+                Some(b) => format!("{b}/{routing_key}"),
+                None => routing_key.clone(),
+            };
+            let dest = root.join(crate::object::local_landing_path(&rel, false));
+            landed = dest.display().to_string();
+            let mut sink = crate::store::local::Landing::create(dest).map_err(|e| Error::Io {
+                input: landed.clone(),
+                source: e,
+            })?;
+            let n = name.clone();
+            let (stats, sink) = tokio::task::spawn_blocking(move || {
+                transcode_stream(&n, reader, &transcoder, message, &options, &mut sink)
+                    .map(|s| (s, sink))
+            })
+            .await
+            .map_err(|e| join_error(&name, e))??;
+            sink.commit().map_err(|e| Error::Io {
+                input: landed.clone(),
+                source: e,
+            })?;
+            stats
+        }
+        LandingTarget::S3 { store, prefix } => {
+            let key = crate::object::landing_key(prefix, bucket.as_deref(), &routing_key, false);
+            landed = format!("s3://{}/{key}", store.bucket());
+            let tmp = tempfile::NamedTempFile::new().map_err(|e| Error::Io {
+                input: "temporary file".into(),
+                source: e,
+            })?;
+            let file = tmp.reopen().map_err(|e| Error::Io {
+                input: "temporary file".into(),
+                source: e,
+            })?;
+            let n = name.clone();
+            let stats = tokio::task::spawn_blocking(move || {
+                let mut w = std::io::BufWriter::with_capacity(READ_BUFFER, file);
+                let stats = transcode_stream(&n, reader, &transcoder, message, &options, &mut w)?;
+                w.flush().map_err(|e| Error::Io {
+                    input: "temporary file".into(),
+                    source: e,
+                })?;
+                Ok::<_, Error>(stats)
+            })
+            .await
+            .map_err(|e| join_error(&name, e))??;
+            store
+                .put_file(&key, tmp.path(), "application/x-ndjson")
+                .await?;
+            stats
+        }
+    };
+    Ok(Outcome {
+        stats,
+        landed,
+        message_type,
+    })
+}
+
+fn join_error(name: &str, e: tokio::task::JoinError) -> Error {
+    Error::Io {
+        input: name.to_owned(),
+        source: std::io::Error::other(if e.is_panic() {
+            "transcoding panicked (a bug: please report it with the object)".to_owned()
+        } else {
+            e.to_string()
+        }),
+    }
+}

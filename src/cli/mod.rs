@@ -103,9 +103,11 @@ pub fn main() -> ExitCode {
 }
 
 fn init_tracing() {
+    // The CLI reports registry problems itself (`run` stops on them at start); the service
+    // logs them through tracing.
     use tracing_subscriber::EnvFilter;
-    let filter =
-        EnvFilter::try_from_env("PROTOLAKE_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let filter = EnvFilter::try_from_env("PROTOLAKE_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("warn,protolake::registry::cache=off"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

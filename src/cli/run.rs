@@ -1,31 +1,44 @@
-//! `protolake run` over local trees.
+//! `protolake run`: the service's pipeline over local trees or S3 prefixes.
 
-use std::fs::File;
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use clap::Args;
 
 use super::{report, JsonArgs, LimitArgs};
-use crate::error::Error;
-use crate::object::local_landing_path;
-use crate::pipeline::{StreamOptions, StreamStats};
-use crate::registry::Registry;
-use crate::store::local::{self, Landing, LocalObject};
+use crate::pipeline::{self, Deps, LandingTarget, Source, StreamOptions, StreamStats};
+use crate::registry::cache::DEFAULT_NEGATIVE_TTL;
+use crate::registry::RegistryCache;
+use crate::store::{local, Location, Store};
 use crate::transcode::Engine;
 
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
-    /// Registry directory: descriptor sets (*.binpb) and routes.json.
-    #[arg(long, value_name = "DIR", env = "PROTOLAKE_REGISTRY")]
-    registry: PathBuf,
-    /// Landing directory: one NDJSON file per source object, at <landing>/<relative path>.ndjson.
-    #[arg(long, value_name = "DIR", env = "PROTOLAKE_LANDING")]
-    landing: PathBuf,
+    /// Registry: a directory or s3://bucket/prefix/ holding descriptor sets (*.binpb) and routes.json.
+    #[arg(
+        long,
+        value_name = "DIR|s3://bucket/prefix/",
+        env = "PROTOLAKE_REGISTRY"
+    )]
+    registry: Location,
+    /// Landing: a directory or s3://bucket/prefix/. Local trees land at <landing>/<relative path>.ndjson,
+    /// S3 objects at <landing><bucket>/<key>.ndjson.
+    #[arg(
+        long,
+        value_name = "DIR|s3://bucket/prefix/",
+        env = "PROTOLAKE_LANDING"
+    )]
+    landing: Location,
+    /// Seconds a loaded registry is reused before it is re-checked.
+    #[arg(
+        long,
+        value_name = "SECS",
+        env = "PROTOLAKE_SCHEMA_TTL_SECS",
+        default_value_t = 60
+    )]
+    schema_ttl_secs: u64,
     #[command(flatten)]
     json: JsonArgs,
     #[command(flatten)]
@@ -36,156 +49,191 @@ pub(crate) struct RunArgs {
     /// Do not print one line per landed object.
     #[arg(long, short = 'q')]
     quiet: bool,
-    /// Source files or directories; keys are paths relative to each.
+    /// Files, directories (keys are paths relative to each) or s3://bucket/prefix/ (keys are the
+    /// full object keys, as the Lambda sees them).
     #[arg(value_name = "SOURCE", required = true)]
-    sources: Vec<PathBuf>,
+    sources: Vec<Location>,
 }
 
 pub(crate) fn run(a: RunArgs) -> ExitCode {
-    let started = Instant::now();
-    let registry = match Registry::load_dir(&a.registry) {
-        Ok(r) => r,
+    let jobs = a
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, 256);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
         Err(e) => {
-            report(&e);
+            report(&format_args!("cannot start the runtime: {e}"));
             return ExitCode::FAILURE;
         }
     };
-    let mut objects: Vec<LocalObject> = Vec::new();
+    rt.block_on(run_async(a, jobs))
+}
+
+async fn run_async(a: RunArgs, jobs: usize) -> ExitCode {
+    let started = Instant::now();
+    let prefix = match &a.registry {
+        Location::Local(_) => String::new(),
+        Location::S3 { prefix, .. } => prefix.clone(),
+    };
+    let cache = Arc::new(RegistryCache::new(
+        Store::open(&a.registry).await,
+        prefix,
+        Duration::from_secs(a.schema_ttl_secs),
+        DEFAULT_NEGATIVE_TTL,
+    ));
+    if let Err(e) = cache.registry().await {
+        report(&format_args!("{}: {e}", a.registry));
+        return ExitCode::FAILURE;
+    }
+    // A backfill with a broken registry stops before it starts.
+    if let Some(p) = cache.problems().first() {
+        report(p);
+        return ExitCode::FAILURE;
+    }
+    let deps = Arc::new(Deps {
+        registry: cache.clone(),
+        landing: LandingTarget::open(&a.landing).await,
+        options: StreamOptions {
+            json: a.json.options(),
+            engine: Engine::Direct,
+            limits: a.limits.limits(),
+            ..StreamOptions::default()
+        },
+    });
+    let mut sources: Vec<(Source, u64)> = Vec::new();
     for s in &a.sources {
-        match local::list(s) {
-            Ok(mut v) => objects.append(&mut v),
-            Err(e) => {
-                report(&format_args!("{}: {e}", s.display()));
-                return ExitCode::FAILURE;
+        match s {
+            Location::Local(p) => match local::list(p) {
+                Ok(v) => sources.extend(v.into_iter().map(|o| {
+                    (
+                        Source::Local {
+                            path: o.path,
+                            key: o.key,
+                        },
+                        o.size,
+                    )
+                })),
+                Err(e) => {
+                    report(&format_args!("{}: {e}", p.display()));
+                    return ExitCode::FAILURE;
+                }
+            },
+            Location::S3 { prefix, .. } => {
+                let Store::S3(store) = Store::open(s).await else {
+                    unreachable!("an S3 location opens an S3 store")
+                };
+                match store.list(prefix).await {
+                    Ok(v) => {
+                        sources.extend(v.into_iter().filter(|o| !o.key.ends_with('/')).map(|o| {
+                            (
+                                Source::S3 {
+                                    store: store.clone(),
+                                    key: o.key,
+                                    version_id: None,
+                                    etag: Some(o.etag),
+                                },
+                                o.size,
+                            )
+                        }))
+                    }
+                    Err(e) => {
+                        report(&e);
+                        return ExitCode::FAILURE;
+                    }
+                }
             }
         }
     }
-    let base = StreamOptions {
-        json: a.json.options(),
-        engine: Engine::Direct,
-        limits: a.limits.limits(),
-        ..StreamOptions::default()
-    };
-    let total_bytes: u64 = objects.iter().map(|o| o.size).sum();
-    let progress = if std::io::stderr().is_terminal() && objects.len() > 1 {
+    let total_bytes: u64 = sources.iter().map(|(_, n)| n).sum();
+    let progress = (std::io::stderr().is_terminal() && sources.len() > 1).then(|| {
         let pb = indicatif::ProgressBar::new(total_bytes);
         pb.set_style(
             indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}) {msg}")
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
-        Some(pb)
-    } else {
-        None
-    };
-    let next = AtomicUsize::new(0);
-    let totals = Mutex::new((StreamStats::default(), 0usize, 0usize));
-    let jobs = a
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .clamp(1, 64)
-        .min(objects.len().max(1));
-    std::thread::scope(|scope| {
-        for _ in 0..jobs {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(obj) = objects.get(i) else { break };
-                let result = process(obj, &registry, &base, &a.landing);
-                let mut t = totals.lock().unwrap_or_else(|p| p.into_inner());
-                match result {
-                    Ok((stats, path)) => {
-                        t.0 += stats;
-                        t.1 += 1;
-                        if !a.quiet {
-                            let line =
-                                format!("landed {} ({} messages)", path.display(), stats.messages);
-                            match &progress {
-                                Some(pb) => pb.println(line),
-                                None => println!("{line}"),
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        t.2 += 1;
-                        let line =
-                            format!("protolake: error: {}", e.to_string().replace('\n', " "));
-                        match &progress {
-                            Some(pb) => pb.suspend(|| eprintln!("{line}")),
-                            None => eprintln!("{line}"),
-                        }
-                    }
-                }
-                drop(t);
-                if let Some(pb) = &progress {
-                    pb.inc(obj.size);
-                }
-            });
-        }
+        pb
     });
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(jobs));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (src, size) in sources {
+        let deps = deps.clone();
+        let semaphore = semaphore.clone();
+        tasks.spawn(async move {
+            let _permit = semaphore.acquire_owned().await;
+            (pipeline::process(&deps, src).await, size)
+        });
+    }
+    let (mut stats, mut ok, mut failed) = (StreamStats::default(), 0usize, 0usize);
+    let say = |line: String, err: bool| match &progress {
+        Some(pb) => pb.suspend(|| {
+            if err {
+                eprintln!("{line}")
+            } else {
+                println!("{line}")
+            }
+        }),
+        None if err => eprintln!("{line}"),
+        None => println!("{line}"),
+    };
+    while let Some(joined) = tasks.join_next().await {
+        let (result, size) = match joined {
+            Ok(r) => r,
+            Err(e) => {
+                failed += 1;
+                say(
+                    format!("protolake: error: an object task failed: {e}"),
+                    true,
+                );
+                continue;
+            }
+        };
+        match result {
+            Ok(outcome) => {
+                stats += outcome.stats;
+                ok += 1;
+                if !a.quiet {
+                    say(
+                        format!(
+                            "landed {} ({} messages of {})",
+                            outcome.landed, outcome.stats.messages, outcome.message_type
+                        ),
+                        false,
+                    );
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                say(
+                    format!("protolake: error: {}", e.to_string().replace('\n', " ")),
+                    true,
+                );
+            }
+        }
+        if let Some(pb) = &progress {
+            pb.inc(size);
+        }
+    }
     if let Some(pb) = progress {
         pb.finish_and_clear();
     }
-    let (stats, ok, failed) = totals.into_inner().unwrap_or_else(|p| p.into_inner());
-    let secs = started.elapsed().as_secs_f64();
+    for p in cache.problems() {
+        eprintln!("protolake: warning: registry: {p}");
+    }
     eprintln!(
-        "protolake run: {} objects ({ok} landed, {failed} failed), {} messages, {} bytes of protobuf in, {} bytes of JSON out, {secs:.2}s",
+        "protolake run: {} objects ({ok} landed, {failed} failed), {} messages, {} bytes of protobuf in, {} bytes of JSON out, {:.2}s",
         ok + failed,
         stats.messages,
         stats.bytes_in,
-        stats.bytes_out
+        stats.bytes_out,
+        started.elapsed().as_secs_f64()
     );
     if failed > 0 {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
     }
-}
-
-fn process(
-    obj: &LocalObject,
-    registry: &Registry,
-    base: &StreamOptions,
-    landing: &std::path::Path,
-) -> Result<(StreamStats, PathBuf), Error> {
-    let route = registry
-        .routes
-        .resolve(&obj.key)
-        .ok_or_else(|| Error::Routing {
-            input: obj.path.display().to_string(),
-            reason: format!("no route in routes.json matches key {:?}", obj.key),
-        })?;
-    let message = registry
-        .transcoder
-        .message(&route.type_name)
-        .ok_or_else(|| Error::Routing {
-            input: obj.path.display().to_string(),
-            reason: format!("message type {:?} is not in the registry", route.type_name),
-        })?;
-    let options = StreamOptions {
-        framing: route.framing,
-        compression: route.compression.unwrap_or_default(),
-        ..*base
-    };
-    let io_err = |e| Error::Io {
-        input: obj.path.display().to_string(),
-        source: e,
-    };
-    let file = File::open(&obj.path).map_err(io_err)?;
-    let dest = landing.join(local_landing_path(&obj.key, false));
-    let mut out = Landing::create(dest).map_err(|e| Error::Io {
-        input: landing.display().to_string(),
-        source: e,
-    })?;
-    let stats = crate::pipeline::transcode_stream(
-        &obj.path.display().to_string(),
-        file,
-        &registry.transcoder,
-        message,
-        &options,
-        &mut out,
-    )?;
-    let path = out.commit().map_err(|e| Error::Io {
-        input: landing.display().to_string(),
-        source: e,
-    })?;
-    Ok((stats, path))
 }

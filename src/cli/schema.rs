@@ -14,6 +14,29 @@ pub(crate) enum SchemaCommand {
     /// Compile .proto files (imports included) into one FileDescriptorSet, byte-for-byte
     /// deterministic. Errors name file:line:column.
     Compile(CompileArgs),
+    /// Publish a descriptor set and/or routes.json to a registry, refusing changes that would
+    /// break decoding of data already written.
+    Publish(PublishArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PublishArgs {
+    /// The descriptor set to publish (written as <registry>/<file name>, replacing one of that name).
+    #[arg(value_name = "FILE.binpb", required_unless_present = "routes")]
+    set: Option<PathBuf>,
+    /// A routes.json to validate against the registry and publish.
+    #[arg(long, value_name = "routes.json")]
+    routes: Option<PathBuf>,
+    /// The registry: a directory or s3://bucket/prefix/.
+    #[arg(
+        long,
+        value_name = "DIR|s3://bucket/prefix/",
+        env = "PROTOLAKE_REGISTRY"
+    )]
+    registry: crate::store::Location,
+    /// Publish even if message types or field numbers already in the registry would break.
+    #[arg(long)]
+    allow_breaking: bool,
 }
 
 #[derive(Debug, Args)]
@@ -37,7 +60,73 @@ pub(crate) struct CompileArgs {
 pub(crate) fn run(c: SchemaCommand) -> ExitCode {
     match c {
         SchemaCommand::Compile(a) => compile(a),
+        SchemaCommand::Publish(a) => match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt.block_on(publish(a)),
+            Err(e) => {
+                report(&format_args!("cannot start the runtime: {e}"));
+                ExitCode::FAILURE
+            }
+        },
     }
+}
+
+async fn publish(a: PublishArgs) -> ExitCode {
+    use crate::registry::publish::{publish_routes, publish_set};
+    use crate::store::{Location, Store};
+    let store = Store::open(&a.registry).await;
+    let prefix = match &a.registry {
+        Location::Local(_) => String::new(),
+        Location::S3 { prefix, .. } => prefix.clone(),
+    };
+    let read = |p: &PathBuf| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+    if let Some(set) = &a.set {
+        let bytes = match read(set) {
+            Ok(b) => b,
+            Err(e) => {
+                report(&e);
+                return ExitCode::FAILURE;
+            }
+        };
+        let name = set
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        match publish_set(&store, &prefix, &name, &bytes, a.allow_breaking).await {
+            Ok(p) => {
+                for c in &p.accepted_breaking {
+                    eprintln!(
+                        "protolake: warning: breaking change accepted: {}: {}",
+                        c.path, c.message
+                    );
+                }
+                eprintln!("protolake: published {}", p.target);
+            }
+            Err(e) => {
+                eprintln!("protolake: error: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    if let Some(routes) = &a.routes {
+        let bytes = match read(routes) {
+            Ok(b) => b,
+            Err(e) => {
+                report(&e);
+                return ExitCode::FAILURE;
+            }
+        };
+        match publish_routes(&store, &prefix, &bytes).await {
+            Ok(p) => eprintln!("protolake: published {}", p.target),
+            Err(e) => {
+                report(&e);
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn compile(a: CompileArgs) -> ExitCode {

@@ -26,24 +26,33 @@ impl PoolBuilder {
         Self::default()
     }
 
-    /// Adds every file of a descriptor set; `source` names where it came from.
+    /// Adds every file of a descriptor set; `source` names where it came from. All or
+    /// nothing: a set with a conflicting file adds none of its files.
     pub fn add_set(&mut self, set: FileDescriptorSet, source: &str) -> Result<(), RegistryError> {
+        let mut fresh: Vec<FileDescriptorProto> = Vec::new();
         for mut file in set.file {
             // Comments and spans do not change what a schema means.
             file.source_code_info = None;
-            let name = file.name().to_owned();
-            if let Some((existing, from)) = self.files.iter().find(|(f, _)| f.name() == name) {
-                if *existing != file {
+            let existing = self
+                .files
+                .iter()
+                .map(|(f, from)| (f, from.as_str()))
+                .chain(fresh.iter().map(|f| (f, source)))
+                .find(|(f, _)| f.name() == file.name());
+            match existing {
+                Some((f, _)) if *f == file => {}
+                Some((_, from)) => {
                     return Err(RegistryError::ConflictingFile {
-                        file: name,
-                        first: from.clone(),
+                        file: file.name().to_owned(),
+                        first: from.to_owned(),
                         second: source.to_owned(),
-                    });
+                    })
                 }
-                continue;
+                None => fresh.push(file),
             }
-            self.files.push((file, source.to_owned()));
         }
+        self.files
+            .extend(fresh.into_iter().map(|f| (f, source.to_owned())));
         Ok(())
     }
 

@@ -1,11 +1,14 @@
 //! The schema registry: descriptor sets merged into one pool, plus `routes.json`.
 //! This registry reads a local directory; the S3 registry and its cache plug in here.
 
+pub mod cache;
 pub mod load;
+pub mod publish;
 pub mod routes;
 
 use std::path::Path;
 
+pub use cache::{LookupError, RegistryCache};
 pub use load::{compile_protos, load_paths, PoolBuilder};
 pub use routes::{Route, Routes};
 
@@ -60,6 +63,8 @@ pub struct Registry {
     pub transcoder: Transcoder,
     /// The routes (empty when the registry has no `routes.json`).
     pub routes: Routes,
+    /// Which load of a [`RegistryCache`] built it (0 outside a cache).
+    pub generation: u64,
 }
 
 /// Name of the routes file in a registry.
@@ -117,6 +122,10 @@ impl Registry {
                 })
             }
         };
-        Ok(Registry { transcoder, routes })
+        Ok(Registry {
+            transcoder,
+            routes,
+            generation: 0,
+        })
     }
 }

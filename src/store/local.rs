@@ -5,6 +5,97 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use super::{Fetched, ObjectInfo, StoreError};
+
+/// A directory seen as a bucket: keys are `/`-separated paths under the root.
+#[derive(Debug, Clone)]
+pub struct LocalStore {
+    root: PathBuf,
+}
+
+fn io_err(path: &Path, e: io::Error) -> StoreError {
+    if e.kind() == io::ErrorKind::NotFound {
+        StoreError::NotFound {
+            location: path.display().to_string(),
+        }
+    } else {
+        StoreError::Other {
+            location: path.display().to_string(),
+            message: e.to_string(),
+            retryable: false,
+        }
+    }
+}
+
+impl LocalStore {
+    /// A store rooted at `root`.
+    pub fn new(root: PathBuf) -> Self {
+        LocalStore { root }
+    }
+
+    /// The path of a key (keys cannot leave the root: see `object::local_landing_path`).
+    pub fn path(&self, key: &str) -> PathBuf {
+        let mut p = self.root.clone();
+        for part in key
+            .split('/')
+            .filter(|c| !c.is_empty() && *c != "." && *c != "..")
+        {
+            p.push(part);
+        }
+        p
+    }
+
+    /// Every file whose key starts with `prefix`, in key order. The ETag is a fingerprint of
+    /// size and modification time, enough to notice a rewritten file.
+    pub fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
+        if !self.root.exists() {
+            return Err(io_err(&self.root, io::Error::from(io::ErrorKind::NotFound)));
+        }
+        let objects = list(&self.root).map_err(|e| io_err(&self.root, e))?;
+        Ok(objects
+            .into_iter()
+            .filter(|o| o.key.starts_with(prefix))
+            .map(|o| {
+                let mtime = fs::metadata(&o.path)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_nanos());
+                ObjectInfo {
+                    etag: format!("{:x}-{mtime:x}", o.size),
+                    key: o.key,
+                    size: o.size,
+                }
+            })
+            .collect())
+    }
+
+    /// Reads a whole file.
+    pub fn get(&self, key: &str) -> Result<Fetched, StoreError> {
+        let path = self.path(key);
+        let body = fs::read(&path).map_err(|e| io_err(&path, e))?;
+        let meta = fs::metadata(&path).map_err(|e| io_err(&path, e))?;
+        let mtime = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        Ok(Fetched {
+            etag: format!("{:x}-{mtime:x}", meta.len()),
+            body: body.into(),
+        })
+    }
+
+    /// Writes a whole file atomically.
+    pub fn put(&self, key: &str, body: &[u8]) -> Result<(), StoreError> {
+        let path = self.path(key);
+        let mut l = Landing::create(path.clone()).map_err(|e| io_err(&path, e))?;
+        l.write_all(body).map_err(|e| io_err(&path, e))?;
+        l.commit().map_err(|e| io_err(&path, e))?;
+        Ok(())
+    }
+}
+
 /// A source object in a local tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalObject {

@@ -2,6 +2,8 @@
 //! the suite) and compare JSON semantically.
 #![allow(dead_code)]
 
+pub mod moto;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -1,0 +1,220 @@
+//! The S3 store (aws-sdk-s3): paginated listing, whole and streamed reads with metadata,
+//! puts from memory or from a file. The only module besides `poll.rs` that sees aws-sdk types.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::Client;
+use bytes::Bytes;
+use tokio::io::AsyncRead;
+
+use super::{Fetched, ObjectInfo, StoreError};
+
+/// An S3 client from aws-config's standard chain (env, profile, web identity, IMDS).
+/// Path-style addressing keeps local S3s (moto, MinIO) working; real S3 accepts it too.
+pub async fn client() -> Client {
+    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let conf = aws_sdk_s3::config::Builder::from(&shared)
+        .force_path_style(true)
+        .build();
+    Client::from_conf(conf)
+}
+
+/// One bucket.
+#[derive(Debug, Clone)]
+pub struct S3Store {
+    client: Client,
+    bucket: String,
+}
+
+/// An object opened for streaming.
+pub struct S3Object {
+    /// The body, read incrementally.
+    pub body: Box<dyn AsyncRead + Send + Unpin>,
+    /// `x-amz-meta-*` metadata.
+    pub metadata: HashMap<String, String>,
+    /// Entity tag without quotes.
+    pub etag: String,
+    /// Content length.
+    pub size: u64,
+}
+
+fn unquote(etag: Option<&str>) -> String {
+    etag.unwrap_or_default().trim_matches('"').to_owned()
+}
+
+fn map_err<E, R>(location: String, e: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let status = match &e {
+        SdkError::ServiceError(se) => Some(se.raw()),
+        _ => None,
+    }
+    .map(|r| format!("{:?}", r))
+    .unwrap_or_default();
+    let code = e.code().unwrap_or_default().to_owned();
+    if matches!(code.as_str(), "NoSuchKey" | "NotFound" | "NoSuchBucket")
+        || status.contains("StatusCode(404)")
+    {
+        return StoreError::NotFound { location };
+    }
+    if code == "PreconditionFailed" || status.contains("StatusCode(412)") {
+        return StoreError::PreconditionFailed { location };
+    }
+    let retryable = match &e {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(_) => {
+            matches!(
+                code.as_str(),
+                "SlowDown"
+                    | "InternalError"
+                    | "ServiceUnavailable"
+                    | "RequestTimeout"
+                    | "Throttling"
+            ) || status.contains("StatusCode(5")
+        }
+        _ => false,
+    };
+    StoreError::Other {
+        location,
+        message: DisplayErrorContext(&e).to_string(),
+        retryable,
+    }
+}
+
+impl S3Store {
+    /// A store for `bucket`.
+    pub fn new(client: Client, bucket: String) -> Self {
+        S3Store { client, bucket }
+    }
+
+    /// The bucket.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// The SDK client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    fn loc(&self, key: &str) -> String {
+        format!("s3://{}/{key}", self.bucket)
+    }
+
+    /// Every object under `prefix`, following continuation tokens.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| map_err(self.loc(prefix), e))?;
+            for o in page.contents() {
+                out.push(ObjectInfo {
+                    key: o.key().unwrap_or_default().to_owned(),
+                    size: o.size().unwrap_or(0).max(0) as u64,
+                    etag: unquote(o.e_tag()),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Reads a whole object into memory.
+    pub async fn get(&self, key: &str) -> Result<Fetched, StoreError> {
+        let resp = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| map_err(self.loc(key), e))?;
+        let etag = unquote(resp.e_tag());
+        let body = resp.body.collect().await.map_err(|e| StoreError::Other {
+            location: self.loc(key),
+            message: format!("reading the body failed: {e}"),
+            retryable: true,
+        })?;
+        Ok(Fetched {
+            body: body.into_bytes(),
+            etag,
+        })
+    }
+
+    /// Opens an object for streaming, optionally pinned to a version or an ETag (a changed
+    /// object then fails with [`StoreError::PreconditionFailed`]).
+    pub async fn open(
+        &self,
+        key: &str,
+        version_id: Option<&str>,
+        if_match: Option<&str>,
+    ) -> Result<S3Object, StoreError> {
+        let mut req = self.client.get_object().bucket(&self.bucket).key(key);
+        if let Some(v) = version_id {
+            req = req.version_id(v);
+        }
+        if let Some(e) = if_match {
+            req = req.if_match(format!("\"{e}\""));
+        }
+        let resp = req.send().await.map_err(|e| map_err(self.loc(key), e))?;
+        Ok(S3Object {
+            etag: unquote(resp.e_tag()),
+            size: resp.content_length().unwrap_or(0).max(0) as u64,
+            metadata: resp.metadata().cloned().unwrap_or_default(),
+            body: Box::new(resp.body.into_async_read()),
+        })
+    }
+
+    /// Writes an object from memory.
+    pub async fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| map_err(self.loc(key), e))?;
+        Ok(())
+    }
+
+    /// Writes an object from a local file, streamed.
+    pub async fn put_file(
+        &self,
+        key: &str,
+        path: &Path,
+        content_type: &str,
+    ) -> Result<(), StoreError> {
+        let body = ByteStream::from_path(path)
+            .await
+            .map_err(|e| StoreError::Other {
+                location: path.display().to_string(),
+                message: e.to_string(),
+                retryable: false,
+            })?;
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| map_err(self.loc(key), e))?;
+        Ok(())
+    }
+}
