@@ -22,6 +22,9 @@ use crate::transcode::{MessageId, Transcoder};
 /// force a reload.
 pub const DEFAULT_NEGATIVE_TTL: Duration = Duration::from_secs(10);
 
+/// Registry objects fetched at once during a load.
+const FETCH_CONCURRENCY: usize = 32;
+
 /// Why a lookup failed.
 #[derive(Debug, thiserror::Error)]
 pub enum LookupError {
@@ -211,6 +214,7 @@ impl RegistryCache {
         let routes_key = format!("{}{ROUTES_FILE}", self.prefix);
         let mut present = std::collections::BTreeSet::new();
         let mut routes_obj = None;
+        let mut to_read = Vec::new();
         for obj in &listing {
             if obj.key == routes_key {
                 routes_obj = Some(obj.clone());
@@ -227,36 +231,47 @@ impl RegistryCache {
                 continue;
             }
             present.insert(obj.key.clone());
-            if sets
-                .get(&obj.key)
-                .is_some_and(|(etag, _)| *etag == obj.etag)
-            {
-                continue;
+            if sets.get(&obj.key).is_none_or(|(etag, _)| *etag != obj.etag) {
+                to_read.push(obj.key.clone());
             }
+        }
+        // Changed objects are fetched concurrently: a cold start reads them all.
+        let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(FETCH_CONCURRENCY));
+        let mut fetches = tokio::task::JoinSet::new();
+        for key in to_read {
+            let (store, semaphore) = (self.store.clone(), semaphore.clone());
+            fetches.spawn(async move {
+                let _permit = semaphore.acquire_owned().await;
+                let fetched = store.get(&key).await;
+                (key, fetched)
+            });
+        }
+        let mut fetched = BTreeMap::new();
+        while let Some(joined) = fetches.join_next().await {
+            match joined {
+                Ok((key, r)) => {
+                    fetched.insert(key, r);
+                }
+                Err(e) => problems.push(format!(
+                    "{}: reading a registry object failed: {e}",
+                    self.describe()
+                )),
+            }
+        }
+        for (key, r) in fetched {
             self.object_reads.fetch_add(1, Ordering::SeqCst);
-            let parsed = match self.store.get(&obj.key).await {
-                Ok(f) => FileDescriptorSet::decode(f.body.as_ref())
-                    .map_err(|e| {
-                        format!(
-                            "{}: not a FileDescriptorSet: {e}",
-                            self.store.describe(&obj.key)
-                        )
-                    })
-                    .and_then(|s| {
-                        if s.file.is_empty() {
-                            Err(format!(
-                                "{}: not a FileDescriptorSet: no files in it",
-                                self.store.describe(&obj.key)
-                            ))
-                        } else {
-                            Ok((f.etag, s))
-                        }
-                    }),
-                Err(e) => Err(e.to_string()),
-            };
+            let name = self.store.describe(&key);
+            let parsed =
+                r.map_err(|e| e.to_string()).and_then(|f| {
+                    match FileDescriptorSet::decode(f.body.as_ref()) {
+                        Ok(s) if !s.file.is_empty() => Ok((f.etag, s)),
+                        Ok(_) => Err(format!("{name}: not a FileDescriptorSet: no files in it")),
+                        Err(e) => Err(format!("{name}: not a FileDescriptorSet: {e}")),
+                    }
+                });
             match parsed {
                 Ok(v) => {
-                    sets.insert(obj.key.clone(), v);
+                    sets.insert(key, v);
                 }
                 // The previous good version of this object (if any) stays in use.
                 Err(p) => problems.push(p),
