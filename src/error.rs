@@ -57,6 +57,9 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// Opening the source object failed (missing, changed since the notification, S3 trouble).
+    #[error("{0}")]
+    Source(crate::store::StoreError),
     /// Reading the source or writing the landing object failed in the store.
     #[error("{0}")]
     Store(#[from] crate::store::StoreError),
@@ -76,7 +79,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Io { .. } | Error::Unavailable { .. } => true,
-            Error::Store(e) => e.is_retryable(),
+            Error::Store(e) | Error::Source(e) => e.is_retryable(),
             Error::Frame {
                 source: FrameError::Read(e),
                 ..

@@ -17,10 +17,14 @@ pub mod cli;
 pub mod decompress;
 pub mod error;
 pub mod framing;
+pub mod lambda;
 pub mod limits;
+pub mod notify;
 pub mod object;
 pub mod pipeline;
+pub mod poll;
 pub mod registry;
+pub mod service;
 pub mod store;
 pub mod transcode;
 

@@ -191,6 +191,8 @@ pub struct Deps {
     pub landing: LandingTarget,
     /// JSON options, engine and limits (framing and compression come from the route).
     pub options: StreamOptions,
+    /// Gzip the NDJSON (`.ndjson.gz`).
+    pub gzip_output: bool,
 }
 
 /// What became of one object.
@@ -236,9 +238,11 @@ pub async fn process(deps: &Deps, source: Source) -> Result<Outcome, Error> {
             version_id,
             etag,
         } => {
+            // A source that is gone or changed is not a store failure: the service decides.
             let obj = store
                 .open(key, version_id.as_deref(), etag.as_deref())
-                .await?;
+                .await
+                .map_err(Error::Source)?;
             let reader = tokio_util::io::SyncIoBridge::new(obj.body);
             (
                 Box::new(reader),
@@ -313,16 +317,18 @@ pub async fn process(deps: &Deps, source: Source) -> Result<Outcome, Error> {
                 Some(b) => format!("{b}/{routing_key}"),
                 None => routing_key.clone(),
             };
-            let dest = root.join(crate::object::local_landing_path(&rel, false));
+            let dest = root.join(crate::object::local_landing_path(&rel, deps.gzip_output));
             landed = dest.display().to_string();
             let mut sink = crate::store::local::Landing::create(dest).map_err(|e| Error::Io {
                 input: landed.clone(),
                 source: e,
             })?;
             let n = name.clone();
+            let gzip = deps.gzip_output;
             let (stats, sink) = tokio::task::spawn_blocking(move || {
-                transcode_stream(&n, reader, &transcoder, message, &options, &mut sink)
-                    .map(|s| (s, sink))
+                let stats =
+                    write_ndjson(&n, reader, &transcoder, message, &options, &mut sink, gzip)?;
+                Ok::<_, Error>((stats, sink))
             })
             .await
             .map_err(|e| join_error(&name, e))??;
@@ -333,7 +339,12 @@ pub async fn process(deps: &Deps, source: Source) -> Result<Outcome, Error> {
             stats
         }
         LandingTarget::S3 { store, prefix } => {
-            let key = crate::object::landing_key(prefix, bucket.as_deref(), &routing_key, false);
+            let key = crate::object::landing_key(
+                prefix,
+                bucket.as_deref(),
+                &routing_key,
+                deps.gzip_output,
+            );
             landed = format!("s3://{}/{key}", store.bucket());
             let tmp = tempfile::NamedTempFile::new().map_err(|e| Error::Io {
                 input: "temporary file".into(),
@@ -344,9 +355,10 @@ pub async fn process(deps: &Deps, source: Source) -> Result<Outcome, Error> {
                 source: e,
             })?;
             let n = name.clone();
+            let gzip = deps.gzip_output;
             let stats = tokio::task::spawn_blocking(move || {
                 let mut w = std::io::BufWriter::with_capacity(READ_BUFFER, file);
-                let stats = transcode_stream(&n, reader, &transcoder, message, &options, &mut w)?;
+                let stats = write_ndjson(&n, reader, &transcoder, message, &options, &mut w, gzip)?;
                 w.flush().map_err(|e| Error::Io {
                     input: "temporary file".into(),
                     source: e,
@@ -355,9 +367,13 @@ pub async fn process(deps: &Deps, source: Source) -> Result<Outcome, Error> {
             })
             .await
             .map_err(|e| join_error(&name, e))??;
-            store
-                .put_file(&key, tmp.path(), "application/x-ndjson")
-                .await?;
+            let content_type = if deps.gzip_output {
+                "application/gzip"
+            } else {
+                "application/x-ndjson"
+            };
+            // Written only now that the whole object decoded; large outputs go up in parts.
+            store.put_file(&key, tmp.path(), content_type).await?;
             stats
         }
     };
@@ -366,6 +382,28 @@ pub async fn process(deps: &Deps, source: Source) -> Result<Outcome, Error> {
         landed,
         message_type,
     })
+}
+
+/// NDJSON of one stream into `out`, gzip'd if asked.
+fn write_ndjson<R: Read, W: Write>(
+    name: &str,
+    reader: R,
+    transcoder: &Transcoder,
+    message: MessageId,
+    options: &StreamOptions,
+    out: W,
+    gzip: bool,
+) -> Result<StreamStats, Error> {
+    if !gzip {
+        return transcode_stream(name, reader, transcoder, message, options, out);
+    }
+    let mut enc = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
+    let stats = transcode_stream(name, reader, transcoder, message, options, &mut enc)?;
+    enc.finish().map_err(|e| Error::Io {
+        input: name.to_owned(),
+        source: e,
+    })?;
+    Ok(stats)
 }
 
 fn join_error(name: &str, e: tokio::task::JoinError) -> Error {

@@ -4,6 +4,9 @@
 mod decode;
 mod run;
 mod schema;
+mod service;
+
+pub use service::lambda_main;
 
 use std::process::ExitCode;
 
@@ -30,6 +33,11 @@ enum Command {
     /// Compile and manage schemas.
     #[command(subcommand)]
     Schema(schema::SchemaCommand),
+    /// Long-poll an SQS queue of S3 notifications and process them (a worker for hosts that
+    /// are not Lambda); deletes only the messages that succeeded.
+    Poll(service::PollArgs),
+    /// Run as the AWS Lambda handler (what the `bootstrap` binary does).
+    Lambda(service::LambdaArgs),
 }
 
 /// JSON mapping flags shared by the commands that print JSON.
@@ -94,12 +102,44 @@ pub(crate) fn report(err: &dyn std::fmt::Display) {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    match &cli.command {
+        Command::Lambda(_) => init_tracing_json(),
+        Command::Poll(_) => init_tracing_service(),
+        _ => init_tracing(),
+    }
     match cli.command {
         Command::Decode(a) => decode::run(a),
         Command::Run(a) => run::run(a),
         Command::Schema(c) => schema::run(c),
+        Command::Poll(a) => service::poll(a),
+        Command::Lambda(a) => {
+            // The Lambda logs JSON lines for CloudWatch, whichever entry point started it.
+            service::lambda(a)
+        }
     }
+}
+
+/// Text logs at info for the long-running worker, registry problems included.
+fn init_tracing_service() {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_env("PROTOLAKE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// JSON logs for CloudWatch (Lambda).
+pub(crate) fn init_tracing_json() {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_env("PROTOLAKE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn init_tracing() {

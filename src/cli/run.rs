@@ -103,6 +103,7 @@ async fn run_async(a: RunArgs, jobs: usize) -> ExitCode {
             limits: a.limits.limits(),
             ..StreamOptions::default()
         },
+        gzip_output: false,
     });
     let mut sources: Vec<(Source, u64)> = Vec::new();
     for s in &a.sources {

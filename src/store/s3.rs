@@ -192,13 +192,25 @@ impl S3Store {
         Ok(())
     }
 
-    /// Writes an object from a local file, streamed.
+    /// Writes an object from a local file: one streamed PUT up to [`MULTIPART_THRESHOLD`],
+    /// a multipart upload above it (aborted on any failure, so no parts are left behind).
     pub async fn put_file(
         &self,
         key: &str,
         path: &Path,
         content_type: &str,
     ) -> Result<(), StoreError> {
+        let size = tokio::fs::metadata(path)
+            .await
+            .map(|m| m.len())
+            .map_err(|e| StoreError::Other {
+                location: path.display().to_string(),
+                message: e.to_string(),
+                retryable: false,
+            })?;
+        if size > MULTIPART_THRESHOLD {
+            return self.put_file_multipart(key, path, content_type, size).await;
+        }
         let body = ByteStream::from_path(path)
             .await
             .map_err(|e| StoreError::Other {
@@ -217,4 +229,103 @@ impl S3Store {
             .map_err(|e| map_err(self.loc(key), e))?;
         Ok(())
     }
+
+    async fn put_file_multipart(
+        &self,
+        key: &str,
+        path: &Path,
+        content_type: &str,
+        size: u64,
+    ) -> Result<(), StoreError> {
+        let created = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .send()
+            .await
+            .map_err(|e| map_err(self.loc(key), e))?;
+        let upload_id = created.upload_id().unwrap_or_default().to_owned();
+        let result = self.upload_parts(key, path, size, &upload_id).await;
+        if result.is_err() {
+            // Incomplete uploads are billed until aborted.
+            let _ = self
+                .client
+                .abort_multipart_upload()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(&upload_id)
+                .send()
+                .await;
+        }
+        result
+    }
+
+    async fn upload_parts(
+        &self,
+        key: &str,
+        path: &Path,
+        size: u64,
+        upload_id: &str,
+    ) -> Result<(), StoreError> {
+        use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+        let mut parts = Vec::new();
+        let mut offset = 0u64;
+        let mut number = 1i32;
+        while offset < size {
+            let len = PART_SIZE.min(size - offset);
+            let body = ByteStream::read_from()
+                .path(path)
+                .offset(offset)
+                .length(aws_sdk_s3::primitives::Length::Exact(len))
+                .build()
+                .await
+                .map_err(|e| StoreError::Other {
+                    location: path.display().to_string(),
+                    message: e.to_string(),
+                    retryable: false,
+                })?;
+            let part = self
+                .client
+                .upload_part()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(upload_id)
+                .part_number(number)
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| map_err(self.loc(key), e))?;
+            parts.push(
+                CompletedPart::builder()
+                    .part_number(number)
+                    .set_e_tag(part.e_tag().map(str::to_owned))
+                    .set_checksum_crc32(part.checksum_crc32().map(str::to_owned))
+                    .build(),
+            );
+            offset += len;
+            number += 1;
+        }
+        self.client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| map_err(self.loc(key), e))?;
+        Ok(())
+    }
 }
+
+/// Outputs above this go up as a multipart upload.
+pub const MULTIPART_THRESHOLD: u64 = 64 << 20;
+/// Part size of multipart uploads (S3 allows 5 MiB to 5 GiB, at most 10,000 parts: 16 MiB
+/// parts cover outputs up to 156 GiB).
+pub const PART_SIZE: u64 = 16 << 20;
