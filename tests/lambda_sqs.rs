@@ -180,14 +180,14 @@ async fn handler_reports_exactly_the_failed_records() {
         None,
     )
     .await;
-    let stale = put("events/pageview-singles/stale.pb", example(SINGLE_V2), None).await;
+    put("events/pageview-singles/stale.pb", example(SINGLE_V2), None).await;
+    // Overwritten after its notification: the notification's ETag no longer matches.
     put(
         "events/pageview-singles/stale.pb",
         example(SINGLE_V2)[..10].to_vec(),
         None,
     )
     .await;
-    let _ = stale;
     let sns = serde_json::json!({"Type": "Notification", "MessageId": "sns-1", "TopicArn": "arn:aws:sns:us-east-1:123456789012:t",
         "Message": notification(&src, "inbox/ünï code file.pb", Some(&meta))}).to_string();
     let event = sqs_event(&[
@@ -254,7 +254,7 @@ async fn handler_reports_exactly_the_failed_records() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_panic_or_missing_object_policy_affects_only_its_record() {
+async fn on_missing_object_fail_dead_letters_the_record() {
     let (s3, _) = clients().await;
     let (reg, src, land) = (
         bucket(&s3, "reg").await,
