@@ -8,7 +8,7 @@ STAMP     := $(VENV)/.installed
 BIN       := target/release/protolake
 LANDING   := out/landing
 
-.PHONY: demo test build setup descriptors check-descriptors fixtures check-fixtures lint bench bench-quick bench-criterion bench-registry fuzz fuzz-build clean
+.PHONY: demo test build setup descriptors check-descriptors fixtures check-fixtures lint bench bench-quick bench-criterion bench-registry fuzz fuzz-build soak clean
 
 # Project-local Python for the reference fixtures (PyPI protobuf, pinned).
 $(STAMP): tests/requirements.txt
@@ -79,6 +79,10 @@ fuzz:
 # The test command builds the fuzz target so it cannot rot.
 fuzz-build:
 	cd fuzz && CARGO_TARGET_DIR=../target/fuzz-check cargo check --locked --quiet
+
+# A generated 2 GiB varint object through moto: worker peak RSS and throughput (not in `make test`).
+soak: build setup
+	$(PY) bench/soak.py --gib $(or $(SOAK_GIB),2)
 
 clean:
 	rm -rf out bench/out

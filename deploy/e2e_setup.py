@@ -4,8 +4,9 @@ events that name them.
 
   e2e_setup.py events            rewrite deploy/events/*.json (committed; run after changing
                                  OBJECTS or the examples, the eTags and sizes are in the events)
-  e2e_setup.py setup             create the buckets in the S3 at $AWS_ENDPOINT_URL (moto), publish
-                                 descriptors/ as the registry, upload the objects
+  e2e_setup.py setup [--notify]  create the buckets in the S3 at $AWS_ENDPOINT_URL (moto), publish
+                                 descriptors/ as the registry, upload the objects; --notify first
+                                 creates the SQS queue and the bucket notification (for `poll`)
   e2e_setup.py check RESP DIR    check the invoke response RESP against the events, and that
                                  every good object landed (written to DIR) and nothing else did
 
@@ -155,12 +156,22 @@ def cmd_events():
     print(f"wrote {EVENTS}/sqs-batch.json ({len(records)} records) and sqs-batch.expect.json")
 
 
-def cmd_setup():
+def cmd_setup(notify=False):
     import boto3
 
     s3 = boto3.client("s3", region_name=REGION)
     for b in (SOURCE, REGISTRY, LANDING):
         s3.create_bucket(Bucket=b)
+    if notify:
+        # The real path, for `protolake poll`: a queue, and the source bucket notifying it, set
+        # before the uploads so that each one sends a notification (plus one s3:TestEvent now).
+        sqs = boto3.client("sqs", region_name=REGION)
+        url = sqs.create_queue(QueueName=QUEUE_ARN.rsplit(":", 1)[1],
+                               Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        s3.put_bucket_notification_configuration(Bucket=SOURCE, NotificationConfiguration={
+            "QueueConfigurations": [{"Id": "protolake", "QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]})
+        print(f"queue {url} notified by s3://{SOURCE}")
     for f in sorted((ROOT / "descriptors").iterdir()):
         if f.suffix == ".binpb" or f.name == "routes.json":
             s3.put_object(Bucket=REGISTRY, Key=REGISTRY_PREFIX + f.name, Body=f.read_bytes())
@@ -232,8 +243,8 @@ def cmd_check(resp_path, local_landing):
 def main(argv):
     if argv[1:2] == ["events"]:
         cmd_events()
-    elif argv[1:2] == ["setup"]:
-        cmd_setup()
+    elif argv[1:2] == ["setup"] and argv[2:] in ([], ["--notify"]):
+        cmd_setup(notify=argv[2:] == ["--notify"])
     elif argv[1:2] == ["check"] and len(argv) == 4:
         return cmd_check(argv[2], argv[3])
     else:
