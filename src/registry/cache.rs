@@ -13,7 +13,7 @@ use std::time::Duration;
 use prost::Message as _;
 use prost_types::FileDescriptorSet;
 
-use super::load::{PoolBuilder, DESCRIPTOR_SET_EXTENSIONS};
+use super::load::{is_descriptor_set_name, PoolBuilder};
 use super::{Registry, RegistryError, Route, Routes, ROUTES_FILE};
 use crate::store::{Store, StoreError};
 use crate::transcode::{MessageId, Transcoder};
@@ -220,14 +220,7 @@ impl RegistryCache {
                 routes_obj = Some(obj.clone());
                 continue;
             }
-            let ext = obj
-                .key
-                .rsplit_once('.')
-                .map(|(_, e)| e.to_ascii_lowercase());
-            if !ext
-                .as_deref()
-                .is_some_and(|e| DESCRIPTOR_SET_EXTENSIONS.contains(&e))
-            {
+            if !is_descriptor_set_name(&obj.key) {
                 continue;
             }
             present.insert(obj.key.clone());

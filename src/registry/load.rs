@@ -12,6 +12,12 @@ use super::RegistryError;
 /// Extensions taken as binary FileDescriptorSets.
 pub const DESCRIPTOR_SET_EXTENSIONS: &[&str] = &["binpb", "pb", "desc"];
 
+/// Whether an object key or file name is a descriptor set (by extension).
+pub fn is_descriptor_set_name(name: &str) -> bool {
+    name.rsplit_once('.')
+        .is_some_and(|(_, e)| DESCRIPTOR_SET_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
 /// Accumulates descriptor sets into one pool. The same file carried by several sets (every
 /// `--include_imports` set carries `google/protobuf/*.proto`) is merged when identical;
 /// different contents under one file name are an error naming both sources.

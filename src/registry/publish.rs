@@ -6,7 +6,7 @@ use prost::Message as _;
 use prost_reflect::{DescriptorPool, Kind};
 use prost_types::FileDescriptorSet;
 
-use super::load::{PoolBuilder, DESCRIPTOR_SET_EXTENSIONS};
+use super::load::{is_descriptor_set_name, PoolBuilder};
 use super::{RegistryError, Routes, ROUTES_FILE};
 use crate::store::Store;
 
@@ -110,14 +110,7 @@ async fn current_sets(
         Err(e) => return Err(e.into()),
     };
     for obj in listing {
-        let ext = obj
-            .key
-            .rsplit_once('.')
-            .map(|(_, e)| e.to_ascii_lowercase());
-        if !ext
-            .as_deref()
-            .is_some_and(|e| DESCRIPTOR_SET_EXTENSIONS.contains(&e))
-        {
+        if !is_descriptor_set_name(&obj.key) {
             continue;
         }
         let f = store.get(&obj.key).await?;

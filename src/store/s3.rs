@@ -43,6 +43,15 @@ pub struct S3Object {
     pub size: u64,
 }
 
+/// A local file (the temporary output) could not be read for upload.
+fn file_error(path: &Path, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Other {
+        location: path.display().to_string(),
+        message: e.to_string(),
+        retryable: false,
+    }
+}
+
 fn unquote(etag: Option<&str>) -> String {
     etag.unwrap_or_default().trim_matches('"').to_owned()
 }
@@ -203,21 +212,13 @@ impl S3Store {
         let size = tokio::fs::metadata(path)
             .await
             .map(|m| m.len())
-            .map_err(|e| StoreError::Other {
-                location: path.display().to_string(),
-                message: e.to_string(),
-                retryable: false,
-            })?;
+            .map_err(|e| file_error(path, e))?;
         if size > MULTIPART_THRESHOLD {
             return self.put_file_multipart(key, path, content_type, size).await;
         }
         let body = ByteStream::from_path(path)
             .await
-            .map_err(|e| StoreError::Other {
-                location: path.display().to_string(),
-                message: e.to_string(),
-                retryable: false,
-            })?;
+            .map_err(|e| file_error(path, e))?;
         self.client
             .put_object()
             .bucket(&self.bucket)

@@ -49,8 +49,9 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
-/// A double in the canonical form: shortest round-trip digits, NaN and infinities quoted.
-pub(crate) fn write_f64(out: &mut Vec<u8>, v: f64) {
+/// NaN and infinities, which JSON numbers cannot hold, as json_format's strings.
+/// Returns false for a finite value (nothing written).
+fn write_non_finite(out: &mut Vec<u8>, v: f64) -> bool {
     if v.is_nan() {
         out.extend_from_slice(b"\"NaN\"");
     } else if v.is_infinite() {
@@ -60,6 +61,14 @@ pub(crate) fn write_f64(out: &mut Vec<u8>, v: f64) {
             b"\"-Infinity\""
         });
     } else {
+        return false;
+    }
+    true
+}
+
+/// A double in the canonical form: shortest round-trip digits, NaN and infinities quoted.
+pub(crate) fn write_f64(out: &mut Vec<u8>, v: f64) {
+    if !write_non_finite(out, v) {
         let mut buf = ryu::Buffer::new();
         out.extend_from_slice(buf.format_finite(v).as_bytes());
     }
@@ -71,15 +80,10 @@ pub(crate) fn write_f64(out: &mut Vec<u8>, v: f64) {
 /// finer than 6 digits, so a shorter form rounds to itself at 6. Subnormals are coarser and
 /// take the slow, literal path.
 pub(crate) fn write_f32(out: &mut Vec<u8>, v: f32) {
-    if v.is_nan() {
-        out.extend_from_slice(b"\"NaN\"");
-    } else if v.is_infinite() {
-        out.extend_from_slice(if v > 0.0 {
-            b"\"Infinity\""
-        } else {
-            b"\"-Infinity\""
-        });
-    } else if v.is_subnormal() {
+    if write_non_finite(out, f64::from(v)) {
+        return;
+    }
+    if v.is_subnormal() {
         for digits in 6..=9 {
             let s = format!("{:.*e}", digits - 1, f64::from(v));
             if let Ok(d) = s.parse::<f64>() {
@@ -89,12 +93,9 @@ pub(crate) fn write_f32(out: &mut Vec<u8>, v: f32) {
                 }
             }
         }
-        let mut buf = ryu::Buffer::new();
-        out.extend_from_slice(buf.format_finite(v).as_bytes());
-    } else {
-        let mut buf = ryu::Buffer::new();
-        out.extend_from_slice(buf.format_finite(v).as_bytes());
     }
+    let mut buf = ryu::Buffer::new();
+    out.extend_from_slice(buf.format_finite(v).as_bytes());
 }
 
 pub(crate) fn write_int<I: itoa::Integer>(out: &mut Vec<u8>, v: I) {
