@@ -8,7 +8,7 @@ STAMP     := $(VENV)/.installed
 BIN       := target/release/protolake
 LANDING   := out/landing
 
-.PHONY: demo test build setup descriptors check-descriptors fixtures check-fixtures lint bench bench-quick bench-criterion bench-registry fuzz fuzz-build soak clean
+.PHONY: demo test build setup descriptors check-descriptors fixtures check-fixtures lint bench bench-quick bench-criterion bench-registry fuzz fuzz-build soak lambda e2e lint-template clean
 
 # Project-local Python for the reference fixtures (PyPI protobuf, pinned).
 $(STAMP): tests/requirements.txt
@@ -30,7 +30,7 @@ demo: build
 	@find $(LANDING) -name '*.ndjson' | sort | while read -r f; do echo "--- $$f"; head -n 2 "$$f"; done
 
 # 2) Everything CI checks.
-test: setup check-descriptors check-fixtures lint fuzz-build
+test: setup check-descriptors check-fixtures lint lint-template fuzz-build
 	cargo test --locked --all-targets
 	@echo "make test: all checks passed"
 
@@ -83,6 +83,19 @@ fuzz-build:
 # A generated 2 GiB varint object through moto: worker peak RSS and throughput (not in `make test`).
 soak: build setup
 	$(PY) bench/soak.py --gib $(or $(SOAK_GIB),2)
+
+# The deployable arm64 zip for template.yaml (cargo-lambda + Zig from PyPI in .venv-deploy,
+# kept apart from .venv: the tests never need Zig). Prints the zip's size.
+lambda:
+	deploy/lambda.sh
+
+# The real bootstrap under `cargo lambda watch` against moto; E2E_ARM64=1 runs the zip under qemu.
+e2e: setup
+	deploy/e2e.sh
+
+# AWS SAM template, linted offline (cfn-lint comes with moto[server]).
+lint-template: setup
+	$(VENV)/bin/cfn-lint template.yaml
 
 clean:
 	rm -rf out bench/out
