@@ -78,7 +78,7 @@ fuzz:
 
 # The test command builds the fuzz target so it cannot rot.
 fuzz-build:
-	cd fuzz && CARGO_TARGET_DIR=../target/fuzz-check cargo check --locked --quiet
+	cd fuzz && CARGO_TARGET_DIR=../target cargo check --locked --quiet
 
 # A generated 2 GiB varint object through moto: worker peak RSS and throughput (not in `make test`).
 soak: build setup
