@@ -32,6 +32,13 @@ demo: build
 # 2) Everything CI checks.
 test: setup check-descriptors check-fixtures lint lint-template fuzz-build
 	cargo test --locked --all-targets
+	@# The real binary under a Lambda Runtime API, when cargo-lambda is already installed
+	@# (`make lambda` installs it; its Zig is too large to install on every CI run).
+	@if [ -x .venv-deploy/bin/cargo-lambda ] || command -v cargo-lambda >/dev/null; then \
+		$(MAKE) e2e; \
+	else \
+		echo "make test: skipping make e2e (cargo-lambda is not installed; make lambda installs it)"; \
+	fi
 	@echo "make test: all checks passed"
 
 lint:
