@@ -6,8 +6,6 @@ pub mod load;
 pub mod publish;
 pub mod routes;
 
-use std::path::Path;
-
 pub use cache::{LookupError, RegistryCache};
 pub use load::{compile_protos, load_paths, PoolBuilder};
 pub use routes::{Route, Routes};
@@ -69,63 +67,3 @@ pub struct Registry {
 
 /// Name of the routes file in a registry.
 pub const ROUTES_FILE: &str = "routes.json";
-
-impl Registry {
-    /// Loads a registry directory: every `*.binpb` (and `.pb`, `.desc`) under it plus
-    /// `routes.json`, validated against the merged pool.
-    pub fn load_dir(dir: &Path) -> Result<Registry, RegistryError> {
-        let mut builder = PoolBuilder::new();
-        let mut found = false;
-        for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
-            let entry = entry.map_err(|e| RegistryError::Io {
-                path: dir.display().to_string(),
-                source: e.into(),
-            })?;
-            let ext = entry
-                .path()
-                .extension()
-                .map(|e| e.to_string_lossy().to_ascii_lowercase());
-            if entry.file_type().is_file()
-                && ext
-                    .as_deref()
-                    .is_some_and(|e| load::DESCRIPTOR_SET_EXTENSIONS.contains(&e))
-            {
-                let bytes = std::fs::read(entry.path()).map_err(|e| RegistryError::Io {
-                    path: entry.path().display().to_string(),
-                    source: e,
-                })?;
-                builder.add_set_bytes(&bytes, &entry.path().display().to_string())?;
-                found = true;
-            }
-        }
-        if !found {
-            return Err(RegistryError::InvalidDescriptorSet {
-                source_name: dir.display().to_string(),
-                reason: "no descriptor sets (*.binpb) in the registry".into(),
-            });
-        }
-        let pool = builder.build()?;
-        let transcoder = Transcoder::new(&pool);
-        let routes_path = dir.join(ROUTES_FILE);
-        let routes = match std::fs::read(&routes_path) {
-            Ok(bytes) => {
-                let name = routes_path.display().to_string();
-                let routes = Routes::parse(&bytes, &name)?;
-                routes.validate(&name, |t| transcoder.message(t).is_some())?;
-                routes
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Routes::default(),
-            Err(e) => {
-                return Err(RegistryError::Io {
-                    path: routes_path.display().to_string(),
-                    source: e,
-                })
-            }
-        };
-        Ok(Registry {
-            transcoder,
-            routes,
-            generation: 0,
-        })
-    }
-}

@@ -27,6 +27,17 @@ fn io_err(path: &Path, e: io::Error) -> StoreError {
     }
 }
 
+/// A local file's stand-in for an ETag: size and modification time, enough to notice a
+/// rewritten file.
+fn fingerprint(meta: &fs::Metadata) -> String {
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    format!("{:x}-{mtime:x}", meta.len())
+}
+
 impl LocalStore {
     /// A store rooted at `root`.
     pub fn new(root: PathBuf) -> Self {
@@ -55,17 +66,12 @@ impl LocalStore {
         Ok(objects
             .into_iter()
             .filter(|o| o.key.starts_with(prefix))
-            .map(|o| {
-                let mtime = fs::metadata(&o.path)
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                    .map_or(0, |d| d.as_nanos());
-                ObjectInfo {
-                    etag: format!("{:x}-{mtime:x}", o.size),
-                    key: o.key,
-                    size: o.size,
-                }
+            .map(|o| ObjectInfo {
+                etag: fs::metadata(&o.path)
+                    .map(|m| fingerprint(&m))
+                    .unwrap_or_default(),
+                key: o.key,
+                size: o.size,
             })
             .collect())
     }
@@ -75,13 +81,8 @@ impl LocalStore {
         let path = self.path(key);
         let body = fs::read(&path).map_err(|e| io_err(&path, e))?;
         let meta = fs::metadata(&path).map_err(|e| io_err(&path, e))?;
-        let mtime = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos());
         Ok(Fetched {
-            etag: format!("{:x}-{mtime:x}", meta.len()),
+            etag: fingerprint(&meta),
             body: body.into(),
         })
     }
