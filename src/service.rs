@@ -172,32 +172,61 @@ pub async fn process_record(svc: &Service, body: &str, metrics: &Metrics) -> Res
     Ok(())
 }
 
-/// Runs `records` (id, body) with bounded concurrency, each in its own task so a panic
-/// fails only its record, each bounded by `deadline`. Returns the ids that failed.
+/// Runs `records` (id, body) through [`process_record`] with bounded concurrency, each in
+/// its own task so a panic fails only its record, all bounded by `deadline`. Returns the ids
+/// that failed.
 pub async fn process_batch(
     svc: &Arc<Service>,
     records: Vec<(String, String)>,
     deadline: Option<Duration>,
     metrics: &Arc<Metrics>,
 ) -> Vec<String> {
-    let semaphore = Arc::new(tokio::sync::Semaphore::new(svc.concurrency.max(1)));
+    let (s, m) = (svc.clone(), metrics.clone());
+    let failed = run_isolated(records, svc.concurrency, deadline, move |body| {
+        let (svc, metrics) = (s.clone(), m.clone());
+        async move { process_record(&svc, &body, &metrics).await }
+    })
+    .await;
+    metrics
+        .failures
+        .fetch_add(failed.len() as u64, Ordering::Relaxed);
+    failed
+}
+
+/// Runs `work` on every (id, body): at most `concurrency` at once, each in its own task (a
+/// panic fails that record only), all of them bounded by one deadline counted from now, so
+/// records waiting for a slot do not get a fresh budget. Returns the ids that failed.
+pub async fn run_isolated<F, Fut>(
+    records: Vec<(String, String)>,
+    concurrency: usize,
+    deadline: Option<Duration>,
+    work: F,
+) -> Vec<String>
+where
+    F: Fn(String) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
+{
+    let work = Arc::new(work);
+    let until = deadline.map(|d| tokio::time::Instant::now() + d);
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     let mut ids = std::collections::HashMap::new();
     for (id, body) in records {
-        let (svc, metrics, semaphore) = (svc.clone(), metrics.clone(), semaphore.clone());
+        let (work, semaphore) = (work.clone(), semaphore.clone());
         let record_id = id.clone();
         let handle = tasks.spawn(async move {
-            let _permit = semaphore.acquire_owned().await;
-            let work = process_record(&svc, &body, &metrics);
-            let result = match deadline {
-                Some(d) => match tokio::time::timeout(d, work).await {
-                    Ok(r) => r,
-                    Err(_) => Err(format!(
-                        "not finished within {} s of the invocation deadline margin",
-                        d.as_secs()
-                    )),
-                },
-                None => work.await,
+            let run = async move {
+                let _permit = semaphore.acquire_owned().await;
+                work(body).await
+            };
+            let result = match until {
+                Some(t) => tokio::time::timeout_at(t, run).await.unwrap_or_else(|_| {
+                    Err(
+                        "not finished before the invocation deadline (less its safety margin)"
+                            .to_owned(),
+                    )
+                }),
+                None => run.await,
             };
             (record_id, result)
         });
@@ -206,9 +235,7 @@ pub async fn process_batch(
     let mut failed = Vec::new();
     while let Some(joined) = tasks.join_next_with_id().await {
         match joined {
-            Ok((_, (id, Ok(())))) => {
-                let _ = id;
-            }
+            Ok((_, (_, Ok(())))) => {}
             Ok((_, (id, Err(reason)))) => {
                 tracing::error!(message_id = %id, %reason, "record failed");
                 failed.push(id);
@@ -220,8 +247,67 @@ pub async fn process_batch(
             }
         }
     }
-    metrics
-        .failures
-        .fetch_add(failed.len() as u64, Ordering::Relaxed);
+    failed.sort();
     failed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records(ids: &[&str]) -> Vec<(String, String)> {
+        ids.iter().map(|i| (i.to_string(), i.to_string())).collect()
+    }
+
+    #[tokio::test]
+    async fn a_panicking_record_fails_alone() {
+        let failed = run_isolated(
+            records(&["ok-1", "boom", "ok-2", "bad"]),
+            2,
+            None,
+            |body| async move {
+                match body.as_str() {
+                    "boom" => panic!("a bug while processing one record"),
+                    "bad" => Err("bad bytes".to_owned()),
+                    _ => Ok(()),
+                }
+            },
+        )
+        .await;
+        assert_eq!(failed, vec!["bad", "boom"]);
+    }
+
+    /// Virtual time: the slow record and the one queued behind it (concurrency 1) miss the
+    /// deadline; the one that finished first is not reported.
+    #[tokio::test(start_paused = true)]
+    async fn records_past_the_deadline_fail_and_queued_ones_get_no_fresh_budget() {
+        let failed = run_isolated(
+            records(&["a-fast", "b-slow", "c-queued"]),
+            1,
+            Some(Duration::from_secs(10)),
+            |body| async move {
+                let secs = match body.as_str() {
+                    "a-fast" => 1,
+                    "b-slow" => 60,
+                    _ => 8,
+                };
+                tokio::time::sleep(Duration::from_secs(secs)).await;
+                Ok(())
+            },
+        )
+        .await;
+        assert_eq!(failed, vec!["b-slow", "c-queued"]);
+    }
+
+    #[test]
+    fn metrics_print_as_embedded_metric_format() {
+        let m = Metrics::default();
+        m.objects.fetch_add(3, Ordering::Relaxed);
+        m.failures.fetch_add(1, Ordering::Relaxed);
+        let v: serde_json::Value = serde_json::from_str(&m.emf("fn")).unwrap();
+        assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Namespace"], "protolake");
+        assert_eq!(v["Objects"], 3);
+        assert_eq!(v["Failures"], 1);
+        assert_eq!(v["Function"], "fn");
+    }
 }
