@@ -12,41 +12,86 @@ pub(crate) fn escape_into(out: &mut String, s: &str) {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
+/// How a byte is written inside a JSON string: copied as is, escaped, or (>= 0x80) the
+/// start of a multi-byte UTF-8 sequence, copied as is once the string is known valid.
+const COPY: u8 = 0;
+const ESCAPE: u8 = 1;
+const NON_ASCII: u8 = 2;
+
+static CLASS: [u8; 256] = {
+    let mut t = [COPY; 256];
+    let mut i = 0;
+    while i < 256 {
+        if i < 0x20 || i == b'"' as usize || i == b'\\' as usize {
+            t[i] = ESCAPE;
+        } else if i >= 0x80 {
+            t[i] = NON_ASCII;
+        }
+        i += 1;
+    }
+    t
+};
+
+#[cold]
+fn write_escape(out: &mut Vec<u8>, b: u8) {
+    let esc: &[u8] = match b {
+        b'"' => b"\\\"",
+        b'\\' => b"\\\\",
+        b'\n' => b"\\n",
+        b'\r' => b"\\r",
+        b'\t' => b"\\t",
+        0x08 => b"\\b",
+        0x0c => b"\\f",
+        _ => {
+            out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[(b >> 4) as usize],
+                HEX[(b & 15) as usize],
+            ]);
+            return;
+        }
+    };
+    out.extend_from_slice(esc);
+}
+
 /// Appends `s` as a JSON string literal (quotes included).
 pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
+    // Already valid: the UTF-8 check inside cannot fail.
+    let _ = write_utf8(out, s.as_bytes());
+}
+
+/// Appends `bytes`, which must be UTF-8, as a JSON string literal (quotes included): one
+/// pass that escapes and, only when a non-ASCII byte shows up, validates. On invalid
+/// UTF-8 `out` holds a partial literal (callers discard the line).
+#[inline]
+pub(crate) fn write_utf8(out: &mut Vec<u8>, bytes: &[u8]) -> Result<(), std::str::Utf8Error> {
+    out.reserve(bytes.len() + 2);
     out.push(b'"');
-    let bytes = s.as_bytes();
     let mut start = 0;
+    let mut validated = false;
     for (i, &b) in bytes.iter().enumerate() {
-        let esc: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            0..=0x1f => {
+        match CLASS[b as usize] {
+            COPY => {}
+            ESCAPE => {
                 out.extend_from_slice(&bytes[start..i]);
-                out.extend_from_slice(&[
-                    b'\\',
-                    b'u',
-                    b'0',
-                    b'0',
-                    HEX[(b >> 4) as usize],
-                    HEX[(b & 15) as usize],
-                ]);
+                write_escape(out, b);
                 start = i + 1;
-                continue;
             }
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        out.extend_from_slice(esc);
-        start = i + 1;
+            _ => {
+                if !validated {
+                    // Everything before `i` is ASCII, so `i` is a character boundary.
+                    std::str::from_utf8(&bytes[i..])?;
+                    validated = true;
+                }
+            }
+        }
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
+    Ok(())
 }
 
 /// NaN and infinities, which JSON numbers cannot hold, as json_format's strings.
@@ -138,6 +183,24 @@ mod tests {
             s(|o| write_str(o, "a\"b\\c\n\u{1}é")),
             r#""a\"b\\c\n\u0001é""#
         );
+    }
+
+    #[test]
+    fn utf8_is_validated_and_escaped_in_one_pass() {
+        let w = |b: &[u8]| {
+            let mut v = Vec::new();
+            write_utf8(&mut v, b).map(|()| String::from_utf8(v).unwrap())
+        };
+        assert_eq!(w(b"ab\xc3\xa9\n\"").unwrap(), "\"ab\u{e9}\\n\\\"\"");
+        assert_eq!(
+            w("\u{1f600}\u{1}".as_bytes()).unwrap(),
+            "\"\u{1f600}\\u0001\""
+        );
+        // Invalid after an ASCII prefix, a lone continuation byte, a truncated sequence.
+        assert!(w(b"abc\xff").is_err());
+        assert!(w(b"\x80").is_err());
+        assert!(w(b"ok \xe2\x82").is_err());
+        assert_eq!(w(b"").unwrap(), "\"\"");
     }
 
     #[test]

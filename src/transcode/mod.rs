@@ -629,13 +629,20 @@ impl<'a> Writer<'a> {
         };
         let kf = &eplan.fields[ki];
         let vf = &eplan.fields[vi];
+        // One buffer for every entry's key JSON and one for message values' chunks, so a
+        // map costs a few allocations, not several per entry.
         struct Entry {
-            key: Vec<u8>,
+            key: (usize, usize),
             value: Option<Occ>,
-            ranges: Vec<(usize, usize)>,
+            ranges: (usize, usize),
         }
         let mut entries: Vec<Entry> = Vec::with_capacity(group.len());
-        let mut index: std::collections::HashMap<Vec<u8>, usize> = std::collections::HashMap::new();
+        let mut keys: Vec<u8> = Vec::with_capacity(group.len() * 8);
+        let mut ranges: Vec<(usize, usize)> = Vec::new();
+        // Duplicate keys (the last entry wins): a linear search for small maps, an index
+        // past that.
+        const LINEAR_MAX: usize = 16;
+        let mut index: std::collections::HashMap<Vec<u8>, usize> = Default::default();
         for o in group {
             self.depth_check(depth + 1, o.start)?;
             let mut eoccs = self.take_slot(depth + 1);
@@ -647,13 +654,14 @@ impl<'a> Writer<'a> {
                 continue;
             }
             let key_occ = eoccs.iter().rev().find(|x| x.field as usize == ki).copied();
-            let mut key_json = Vec::new();
             let FieldType::Scalar(ks) = kf.ty else {
                 unreachable!("map keys are scalars")
             };
-            self.write_map_key(ks, key_occ.as_ref(), eplan, kf, &mut key_json)?;
+            let key_start = keys.len();
+            self.write_map_key(ks, key_occ.as_ref(), eplan, kf, &mut keys)?;
+            let key = (key_start, keys.len());
             let mut value = None;
-            let mut ranges = Vec::new();
+            let ranges_start = ranges.len();
             match vf.ty {
                 FieldType::Scalar(_) => {
                     value = eoccs.iter().rev().find(|x| x.field as usize == vi).copied()
@@ -669,15 +677,29 @@ impl<'a> Writer<'a> {
             }
             self.put_slot(depth + 1, eoccs);
             let e = Entry {
-                key: key_json,
+                key,
                 value,
-                ranges,
+                ranges: (ranges_start, ranges.len()),
             };
-            // Duplicate keys: the last entry wins.
-            match index.get(&e.key) {
-                Some(&at) => entries[at] = e,
+            let key_bytes = &keys[key.0..key.1];
+            let existing = if entries.len() < LINEAR_MAX {
+                entries
+                    .iter()
+                    .position(|x| &keys[x.key.0..x.key.1] == key_bytes)
+            } else {
+                if index.is_empty() {
+                    for (at, x) in entries.iter().enumerate() {
+                        index.insert(keys[x.key.0..x.key.1].to_vec(), at);
+                    }
+                }
+                index.get(key_bytes).copied()
+            };
+            match existing {
+                Some(at) => entries[at] = e,
                 None => {
-                    index.insert(e.key.clone(), entries.len());
+                    if !index.is_empty() {
+                        index.insert(key_bytes.to_vec(), entries.len());
+                    }
                     entries.push(e);
                 }
             }
@@ -687,7 +709,7 @@ impl<'a> Writer<'a> {
             if n > 0 {
                 out.push(b',');
             }
-            out.extend_from_slice(&e.key);
+            out.extend_from_slice(&keys[e.key.0..e.key.1]);
             out.push(b':');
             match vf.ty {
                 FieldType::Scalar(s) => match &e.value {
@@ -695,7 +717,7 @@ impl<'a> Writer<'a> {
                     None => self.write_scalar_default(s, out),
                 },
                 FieldType::Message(m) | FieldType::Group(m) => {
-                    self.write_message(m, &e.ranges, depth + 2, out)?;
+                    self.write_message(m, &ranges[e.ranges.0..e.ranges.1], depth + 2, out)?;
                 }
             }
         }
@@ -751,17 +773,13 @@ impl<'a> Writer<'a> {
             Scalar::Sint32 => json::write_int(out, zigzag32(o.num)),
             Scalar::Bool => out.extend_from_slice(if o.num != 0 { b"true" } else { b"false" }),
             Scalar::String { .. } => {
-                let bytes = &self.buf[o.start..o.end];
-                match std::str::from_utf8(bytes) {
-                    Ok(s) => json::write_str(out, s),
-                    Err(_) => {
-                        return Err(err(
-                            o.start,
-                            TranscodeErrorKind::InvalidUtf8 {
-                                field: format!("{}.{}", plan.full_name, field_name(f)),
-                            },
-                        ))
-                    }
+                if json::write_utf8(out, &self.buf[o.start..o.end]).is_err() {
+                    return Err(err(
+                        o.start,
+                        TranscodeErrorKind::InvalidUtf8 {
+                            field: format!("{}.{}", plan.full_name, field_name(f)),
+                        },
+                    ));
                 }
             }
             Scalar::Bytes => json::write_base64(out, &self.buf[o.start..o.end]),
@@ -846,7 +864,15 @@ fn is_default(s: Scalar, o: &Occ) -> bool {
 /// Keeps, for each oneof, only the member set last, and of a message member only the
 /// occurrences after the last switch (setting another member clears it).
 fn resolve_oneofs(plan: &MessagePlan, occs: &mut Vec<Occ>) {
-    let mut winners: Vec<(u32, u32)> = vec![(u32::MAX, 0); usize::from(plan.oneof_count)];
+    // (field, seq of the switch to it) per oneof; on the stack for the usual few oneofs.
+    let mut small = [(u32::MAX, 0u32); 8];
+    let mut large = Vec::new();
+    let winners: &mut [(u32, u32)] = if usize::from(plan.oneof_count) <= small.len() {
+        &mut small[..]
+    } else {
+        large.resize(usize::from(plan.oneof_count), (u32::MAX, 0));
+        &mut large[..]
+    };
     let mut any = false;
     for o in occs.iter() {
         if let Some(k) = plan.fields[o.field as usize].oneof {

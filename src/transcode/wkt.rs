@@ -222,8 +222,17 @@ fn write_fraction(out: &mut Vec<u8>, nanos: u32) {
         (9, nanos)
     };
     out.push(b'.');
-    let s = format!("{value:0digits$}");
-    out.extend_from_slice(s.as_bytes());
+    write_digits(out, u64::from(value), digits);
+}
+
+/// Appends exactly `width` decimal digits of `value` (zero-padded; `value` must fit).
+fn write_digits(out: &mut Vec<u8>, mut value: u64, width: usize) {
+    let start = out.len();
+    out.resize(start + width, b'0');
+    for slot in out[start..].iter_mut().rev() {
+        *slot = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
 }
 
 /// RFC 3339 in UTC with 0, 3, 6 or 9 fractional digits.
@@ -231,13 +240,19 @@ pub(crate) fn write_timestamp(out: &mut Vec<u8>, seconds: i64, nanos: i32) {
     let days = seconds.div_euclid(86_400);
     let secs = seconds.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    let s = format!(
-        "\"{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
-        secs / 3600,
-        (secs / 60) % 60,
-        secs % 60
-    );
-    out.extend_from_slice(s.as_bytes());
+    // Callers keep `seconds` within years 1..=9999, so four digits hold the year.
+    out.push(b'"');
+    write_digits(out, y.unsigned_abs(), 4);
+    out.push(b'-');
+    write_digits(out, u64::from(m), 2);
+    out.push(b'-');
+    write_digits(out, u64::from(d), 2);
+    out.push(b'T');
+    write_digits(out, (secs / 3600) as u64, 2);
+    out.push(b':');
+    write_digits(out, ((secs / 60) % 60) as u64, 2);
+    out.push(b':');
+    write_digits(out, (secs % 60) as u64, 2);
     write_fraction(out, nanos as u32);
     out.extend_from_slice(b"Z\"");
 }
