@@ -440,7 +440,11 @@ fn transcode(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(total as u64));
     group.sample_size(20);
     group.measurement_time(Duration::from_secs(10));
-    for (name, engine) in [("direct", Engine::Direct), ("reflect", Engine::Reflect)] {
+    for (name, engine) in [
+        ("direct", Engine::Direct),
+        ("serde", Engine::Serde),
+        ("reflect", Engine::Reflect),
+    ] {
         group.bench_function(name, |bench| {
             let mut session = transcoder.session(id, JsonOptions::default(), engine, 100);
             let mut out = Vec::with_capacity(4096);

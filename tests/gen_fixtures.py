@@ -946,6 +946,20 @@ def wire_cases(b, s, refs):
          "proto2 oneof: message member, then an unknown closed-enum member")
     add2("oneof_enum_unknown_only", fv(n2("oneof_enum"), 42),
          "proto2 oneof enum with only an unknown value")
+    # What is parsed but never printed still has to parse (upb parses eagerly).
+    add3("utf8_overridden_string", fl(n3("optional_string"), b"\xff") + fl(n3("optional_string"), "ok"),
+         "proto3 string: invalid UTF-8, then overridden by a valid value")
+    add2("utf8_overridden_string", fl(n2("optional_string"), b"\xff") + fl(n2("optional_string"), "ok"),
+         "proto2 string: invalid UTF-8, then overridden by a valid value")
+    add3("oneof_loser_malformed", fl(om, b"\x08") + fl(n3("oneof_string"), "b"),
+         "oneof message member with a truncated body, then another member")
+    add3("oneof_loser_bad_utf8", fl(om, fl(2, fl(n3("optional_string"), b"\xff"))) + fl(n3("oneof_string"), "b"),
+         "oneof message member holding invalid UTF-8 deep inside, then another member")
+    msm = n3("map_string_nested_message")
+    add3("map_overridden_value_malformed", fl(msm, fl(1, "a") + fl(2, b"\x08")) + fl(msm, fl(1, "a") + fl(2, fv(1, 1))),
+         "map entry whose message value is truncated, overridden by a later entry with the same key")
+    add2("extension_packed_empty", fl(123, b"") + fv(n2("optional_int32"), 1),
+         "packed repeated extension with an empty run: upb lists it, printed as []")
 
     # --- maps
     mii = n3("map_int32_int32")

@@ -38,8 +38,12 @@ pub enum Engine {
     /// Wire bytes straight to JSON, reference-exact (the default).
     #[default]
     Direct,
-    /// prost-reflect `DynamicMessage` decode + serde serialization.
+    /// prost-reflect `DynamicMessage` decode, printed by a tree walker: the second opinion
+    /// the direct engine is tested against (see `reflect`).
     Reflect,
+    /// prost-reflect `DynamicMessage` decode + its serde serialization, as shipped: the
+    /// benchmark baseline. Not reference-exact in corners.
+    Serde,
 }
 
 impl std::str::FromStr for Engine {
@@ -48,7 +52,10 @@ impl std::str::FromStr for Engine {
         match s {
             "direct" => Ok(Engine::Direct),
             "reflect" => Ok(Engine::Reflect),
-            o => Err(format!("unknown engine {o:?} (expected direct or reflect)")),
+            "serde" => Ok(Engine::Serde),
+            o => Err(format!(
+                "unknown engine {o:?} (expected direct, reflect or serde)"
+            )),
         }
     }
 }
@@ -171,7 +178,7 @@ impl Transcoder {
         max_depth: u32,
     ) -> Session<'_> {
         let descriptor = match engine {
-            Engine::Reflect => self.pool.get_message_by_name(self.message_name(id)),
+            Engine::Reflect | Engine::Serde => self.pool.get_message_by_name(self.message_name(id)),
             Engine::Direct => None,
         };
         Session {
@@ -181,6 +188,7 @@ impl Transcoder {
             max_depth,
             stack: Vec::new(),
             descriptor,
+            engine,
         }
     }
 }
@@ -193,8 +201,9 @@ pub struct Session<'t> {
     max_depth: u32,
     /// One occurrence list per nesting depth, reused.
     stack: Vec<Vec<Occ>>,
-    /// Set for the reflect engine.
+    /// Set for the reflect and serde engines.
     descriptor: Option<MessageDescriptor>,
+    engine: Engine,
 }
 
 /// One occurrence of a known field on the wire.
@@ -223,7 +232,10 @@ impl Session<'_> {
     /// hold a partial line: callers truncate it.
     pub fn transcode(&mut self, bytes: &[u8], out: &mut Vec<u8>) -> Result<()> {
         if let Some(desc) = &self.descriptor {
-            return reflect::transcode(desc, bytes, &self.options, out);
+            return match self.engine {
+                Engine::Serde => reflect::transcode_serde(desc, bytes, &self.options, out),
+                _ => reflect::transcode(desc, bytes, &self.options, self.max_depth, out),
+            };
         }
         let mut w = Writer {
             plans: self.plans,
@@ -414,6 +426,23 @@ impl<'a> Writer<'a> {
                     unknown = true;
                     continue;
                 }
+                if wt == 2 {
+                    if let FieldType::Scalar(Scalar::String {
+                        validate_utf8: true,
+                    }) = f.ty
+                    {
+                        // proto3 checks every occurrence when parsing, also those a later
+                        // one overrides (upb fails the whole message).
+                        if std::str::from_utf8(&buf[s..e]).is_err() {
+                            return Err(err(
+                                s,
+                                TranscodeErrorKind::InvalidUtf8 {
+                                    field: format!("{}.{}", plan.full_name, field_name(f)),
+                                },
+                            ));
+                        }
+                    }
+                }
                 if wt == 0 {
                     if let FieldType::Scalar(Scalar::Enum(e)) = f.ty {
                         let en = &self.plans.enums[e as usize];
@@ -436,13 +465,52 @@ impl<'a> Writer<'a> {
             }
         }
         if plan.oneof_count > 0 && !occs.is_empty() {
-            resolve_oneofs(plan, occs);
+            for loser in resolve_oneofs(plan, occs) {
+                self.check_occurrence(plan, &loser, depth)?;
+            }
         }
         if !occs.windows(2).all(|w| w[0].field <= w[1].field) {
             // Stable: wire order within a field is kept (last one wins, repeated order).
             occs.sort_by_key(|o| o.field);
         }
         Ok(unknown)
+    }
+
+    /// Parses, without printing, a message that will not be printed (a oneof member set
+    /// before another one, a map entry overridden or moved to the unknown fields): upb
+    /// parses every sub-message as it reads it, so an error inside one (malformed bytes, a
+    /// proto3 string that is not UTF-8, too deep) fails the whole message all the same.
+    /// Rare, so it allocates freely.
+    fn check_message(&self, idx: u32, range: (usize, usize), depth: u32) -> Result<()> {
+        self.depth_check(depth, range.0)?;
+        let plan = &self.plans.messages[idx as usize];
+        let mut occs = Vec::new();
+        self.scan(plan, &[range], depth, &mut occs)?;
+        for o in &occs {
+            self.check_occurrence(plan, o, depth)?;
+        }
+        Ok(())
+    }
+
+    /// Checks what a discarded occurrence of a field of `plan` holds (see `check_message`).
+    fn check_occurrence(&self, plan: &MessagePlan, o: &Occ, depth: u32) -> Result<()> {
+        let f = &plan.fields[o.field as usize];
+        match f.ty {
+            FieldType::Message(m) | FieldType::Group(m) if f.label == Label::Map => {
+                let eplan = &self.plans.messages[m as usize];
+                self.depth_check(depth + 1, o.start)?;
+                let mut eoccs = Vec::new();
+                self.scan(eplan, &[o.range()], depth + 1, &mut eoccs)?;
+                for x in &eoccs {
+                    self.check_occurrence(eplan, x, depth + 1)?;
+                }
+                Ok(())
+            }
+            FieldType::Message(m) | FieldType::Group(m) => {
+                self.check_message(m, o.range(), depth + 1)
+            }
+            FieldType::Scalar(_) => Ok(()),
+        }
     }
 
     fn write_message(
@@ -520,9 +588,10 @@ impl<'a> Writer<'a> {
                     key(out, &mut first, f.key(proto_names));
                     out.push(b'[');
                     let n = self.write_elements(f, plan, group, depth, out)?;
-                    if n == 0 && !emit_defaults {
+                    if n == 0 && !emit_defaults && !f.is_extension {
                         // Every element was dropped (closed enum) or packed runs were empty:
-                        // the field is not set.
+                        // the field is not set. (An extension seen on the wire is, even
+                        // empty: upb lists it, and json_format prints `[]`.)
                         out.truncate(mark);
                         first = was_first;
                         continue;
@@ -649,7 +718,10 @@ impl<'a> Writer<'a> {
             let had_unknown = self.scan(eplan, &[o.range()], depth + 1, &mut eoccs)?;
             if had_unknown {
                 // upb moves an entry with anything unknown in it (a closed-enum miss, a
-                // wire-type mismatch) to the unknown fields, whole.
+                // wire-type mismatch) to the unknown fields, whole; it parsed it first.
+                for x in &eoccs {
+                    self.check_occurrence(eplan, x, depth + 1)?;
+                }
                 self.put_slot(depth + 1, eoccs);
                 continue;
             }
@@ -695,7 +767,16 @@ impl<'a> Writer<'a> {
                 index.get(key_bytes).copied()
             };
             match existing {
-                Some(at) => entries[at] = e,
+                Some(at) => {
+                    // The overridden entry's message value is not printed: parse it anyway.
+                    if let FieldType::Message(m) | FieldType::Group(m) = vf.ty {
+                        let (from, to) = entries[at].ranges;
+                        for &r in &ranges[from..to] {
+                            self.check_message(m, r, depth + 2)?;
+                        }
+                    }
+                    entries[at] = e;
+                }
                 None => {
                     if !index.is_empty() {
                         index.insert(key_bytes.to_vec(), entries.len());
@@ -863,7 +944,9 @@ fn is_default(s: Scalar, o: &Occ) -> bool {
 
 /// Keeps, for each oneof, only the member set last, and of a message member only the
 /// occurrences after the last switch (setting another member clears it).
-fn resolve_oneofs(plan: &MessagePlan, occs: &mut Vec<Occ>) {
+/// Returns the dropped occurrences of message-typed members (to be checked).
+fn resolve_oneofs(plan: &MessagePlan, occs: &mut Vec<Occ>) -> Vec<Occ> {
+    let mut losers = Vec::new();
     // (field, seq of the switch to it) per oneof; on the stack for the usual few oneofs.
     let mut small = [(u32::MAX, 0u32); 8];
     let mut large = Vec::new();
@@ -887,11 +970,16 @@ fn resolve_oneofs(plan: &MessagePlan, occs: &mut Vec<Occ>) {
         occs.retain(|o| match plan.fields[o.field as usize].oneof {
             Some(k) => {
                 let w = winners[usize::from(k)];
-                w.0 == o.field && o.seq >= w.1
+                let keep = w.0 == o.field && o.seq >= w.1;
+                if !keep && !matches!(plan.fields[o.field as usize].ty, FieldType::Scalar(_)) {
+                    losers.push(*o);
+                }
+                keep
             }
             None => true,
         });
     }
+    losers
 }
 
 #[cfg(test)]

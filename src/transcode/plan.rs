@@ -26,7 +26,7 @@ pub(crate) enum Wkt {
 }
 
 impl Wkt {
-    fn from_name(name: &str) -> Option<Wkt> {
+    pub(crate) fn from_name(name: &str) -> Option<Wkt> {
         Some(match name {
             "google.protobuf.Any" => Wkt::Any,
             "google.protobuf.Timestamp" => Wkt::Timestamp,

@@ -232,3 +232,350 @@ proptest! {
         }
     }
 }
+
+/// Differential: the direct engine against the reflect engine (prost-reflect's decoder) on
+/// schema-shaped random messages of the reference-fixture schemas, every JSON option set.
+/// Both fail, or both give the same JSON value.
+mod differential {
+    use super::*;
+    use prost_reflect::{Kind, MessageDescriptor};
+
+    /// splitmix64: a fixed seed per case keeps the test deterministic.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n.max(1)
+        }
+        fn chance(&mut self, percent: u64) -> bool {
+            self.below(100) < percent
+        }
+    }
+
+    fn pool() -> &'static prost_reflect::DescriptorPool {
+        static P: std::sync::OnceLock<prost_reflect::DescriptorPool> = std::sync::OnceLock::new();
+        P.get_or_init(|| {
+            prost_reflect::DescriptorPool::decode(
+                &include_bytes!("../../tests/fixtures/testschemas.binpb")[..],
+            )
+            .unwrap()
+        })
+    }
+
+    fn varint(out: &mut Vec<u8>, v: u64) {
+        prost::encoding::encode_varint(v, out);
+    }
+
+    fn tag(out: &mut Vec<u8>, number: u32, wt: u8) {
+        varint(out, (u64::from(number) << 3) | u64::from(wt));
+    }
+
+    /// A number biased to the interesting ones: small, boundaries, enum-sized.
+    fn number(r: &mut Rng) -> u64 {
+        match r.below(6) {
+            0 => r.below(4),
+            1 => r.below(130),
+            2 => [
+                u64::MAX,
+                i64::MAX as u64,
+                u32::MAX as u64,
+                1 << 31,
+                (-1i64) as u64,
+            ][r.below(5) as usize],
+            3 => (r.below(8) as i64 - 2) as u64,
+            _ => r.next() >> r.below(64),
+        }
+    }
+
+    fn text(r: &mut Rng, out: &mut Vec<u8>) {
+        const PIECES: &[&str] = &["a", "Ж", "😀", "\"", "\\", "\n", "\u{0}", "x_y", "é", " "];
+        for _ in 0..r.below(6) {
+            out.extend_from_slice(PIECES[r.below(PIECES.len() as u64) as usize].as_bytes());
+        }
+        if r.chance(3) {
+            out.push(0xff); // invalid UTF-8
+        }
+    }
+
+    fn scalar_value(r: &mut Rng, kind: &Kind, wt: u8, out: &mut Vec<u8>) {
+        match wt {
+            0 => {
+                let v = match kind {
+                    Kind::Enum(e) if r.chance(80) => {
+                        let vals: Vec<i32> = e.values().map(|v| v.number()).collect();
+                        vals[r.below(vals.len() as u64) as usize] as i64 as u64
+                    }
+                    _ => number(r),
+                };
+                varint(out, v);
+            }
+            1 => {
+                let v = if r.chance(30) {
+                    [0.0f64, -0.0, f64::NAN, f64::INFINITY, 1e-320, 0.1][r.below(6) as usize]
+                        .to_bits()
+                } else {
+                    number(r)
+                };
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+            5 => {
+                let v = if r.chance(30) {
+                    [0.0f32, -0.0, f32::NAN, f32::NEG_INFINITY, 1e-45, 0.1][r.below(6) as usize]
+                        .to_bits()
+                } else {
+                    number(r) as u32
+                };
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+            _ => {
+                let mut payload = Vec::new();
+                match kind {
+                    Kind::String => text(r, &mut payload),
+                    _ => {
+                        for _ in 0..r.below(5) {
+                            payload.push(r.next() as u8);
+                        }
+                    }
+                }
+                varint(out, payload.len() as u64);
+                out.extend_from_slice(&payload);
+            }
+        }
+    }
+
+    fn natural_wire_type(kind: &Kind, group: bool) -> u8 {
+        if group {
+            return 3;
+        }
+        match kind {
+            Kind::Double | Kind::Fixed64 | Kind::Sfixed64 => 1,
+            Kind::Float | Kind::Fixed32 | Kind::Sfixed32 => 5,
+            Kind::String | Kind::Bytes | Kind::Message(_) => 2,
+            _ => 0,
+        }
+    }
+
+    /// Special payloads for the well-known types, so they are mostly valid.
+    fn wkt_body(r: &mut Rng, desc: &MessageDescriptor, depth: u32) -> Option<Vec<u8>> {
+        let mut b = Vec::new();
+        match desc.full_name() {
+            "google.protobuf.Timestamp" | "google.protobuf.Duration" if r.chance(80) => {
+                tag(&mut b, 1, 0);
+                varint(&mut b, (r.below(4_000_000_000) as i64 - 100) as u64);
+                if r.chance(50) {
+                    tag(&mut b, 2, 0);
+                    varint(&mut b, r.below(1_000_000_000));
+                }
+            }
+            "google.protobuf.Any" if r.chance(80) => {
+                const TYPES: &[&str] = &[
+                    "protolake.test3.ForeignMessage",
+                    "protolake.test2.TestAllTypesProto2",
+                    "google.protobuf.Int32Value",
+                    "google.protobuf.Empty",
+                    "google.protobuf.Any",
+                    "google.protobuf.Timestamp",
+                    "protolake.test3.TestAllTypesProto3",
+                ];
+                let name = TYPES[r.below(TYPES.len() as u64) as usize];
+                let inner = pool().get_message_by_name(name)?;
+                let url = format!("type.googleapis.com/{name}");
+                tag(&mut b, 1, 2);
+                varint(&mut b, url.len() as u64);
+                b.extend_from_slice(url.as_bytes());
+                let value = message(r, &inner, depth + 1);
+                tag(&mut b, 2, 2);
+                varint(&mut b, value.len() as u64);
+                b.extend_from_slice(&value);
+            }
+            _ => return None,
+        }
+        Some(b)
+    }
+
+    fn message(r: &mut Rng, desc: &MessageDescriptor, depth: u32) -> Vec<u8> {
+        if let Some(b) = wkt_body(r, desc, depth) {
+            return b;
+        }
+        let fields: Vec<_> = desc.fields().collect();
+        let exts: Vec<_> = desc.extensions().collect();
+        let mut out = Vec::new();
+        let count = if depth > 3 { r.below(3) } else { r.below(12) };
+        for _ in 0..count {
+            if r.chance(5) || (fields.is_empty() && exts.is_empty()) {
+                // An unknown field.
+                let n = 3000 + r.below(50) as u32;
+                let wt = [0u8, 1, 2, 5][r.below(4) as usize];
+                tag(&mut out, n, wt);
+                scalar_value(r, &Kind::Bytes, wt, &mut out);
+                continue;
+            }
+            let (number, kind, list, group) = if !exts.is_empty() && r.chance(15) {
+                let x = &exts[r.below(exts.len() as u64) as usize];
+                (x.number(), x.kind(), x.is_list(), x.is_group())
+            } else {
+                let f = &fields[r.below(fields.len() as u64) as usize];
+                (f.number(), f.kind(), f.is_list(), f.is_group())
+            };
+            let natural = natural_wire_type(&kind, group);
+            let packable = list && natural != 2 && natural != 3;
+            let wt = if r.chance(5) {
+                [0u8, 1, 2, 5][r.below(4) as usize]
+            } else if packable && r.chance(50) {
+                2
+            } else {
+                natural
+            };
+            match (wt, &kind) {
+                (3, Kind::Message(m)) => {
+                    tag(&mut out, number, 3);
+                    let body = if depth < 6 {
+                        message(r, m, depth + 1)
+                    } else {
+                        Vec::new()
+                    };
+                    out.extend_from_slice(&body);
+                    tag(&mut out, number, 4);
+                }
+                (3, _) => {
+                    tag(&mut out, number, 3);
+                    tag(&mut out, number, 4);
+                }
+                (2, Kind::Message(m)) => {
+                    let body = if depth < 6 {
+                        message(r, m, depth + 1)
+                    } else {
+                        Vec::new()
+                    };
+                    tag(&mut out, number, 2);
+                    varint(&mut out, body.len() as u64);
+                    out.extend_from_slice(&body);
+                }
+                (2, k) if packable && natural != 2 => {
+                    let mut run = Vec::new();
+                    for _ in 0..r.below(4) {
+                        scalar_value(r, k, natural, &mut run);
+                    }
+                    tag(&mut out, number, 2);
+                    varint(&mut out, run.len() as u64);
+                    out.extend_from_slice(&run);
+                }
+                (wt, k) => {
+                    tag(&mut out, number, wt);
+                    scalar_value(r, k, wt, &mut out);
+                }
+            }
+        }
+        out
+    }
+
+    fn run(
+        t: &Transcoder,
+        ty: &str,
+        bytes: &[u8],
+        opts: JsonOptions,
+        engine: Engine,
+    ) -> std::result::Result<serde_json::Value, String> {
+        let id = t.message(ty).unwrap();
+        let mut s = t.session(id, opts, engine, 100);
+        let mut out = Vec::new();
+        s.transcode(bytes, &mut out).map_err(|e| e.to_string())?;
+        Ok(serde_json::from_slice(&out).unwrap_or_else(|e| {
+            panic!(
+                "{engine:?} wrote invalid JSON ({e}): {}",
+                String::from_utf8_lossy(&out)
+            )
+        }))
+    }
+
+    /// Both fail, or both give the same JSON value.
+    fn agree(
+        direct: &std::result::Result<serde_json::Value, String>,
+        reflect: &std::result::Result<serde_json::Value, String>,
+    ) -> bool {
+        match (direct, reflect) {
+            (Ok(a), Ok(b)) => a == b,
+            (Err(_), Err(_)) => true,
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn direct_and_reflect_engines_agree_on_random_schema_shaped_messages() {
+        let t = Transcoder::new(pool());
+        let mut decoded = 0;
+        for seed in 0..10_000u64 {
+            let mut r = Rng(seed);
+            let ty = if seed % 2 == 0 {
+                "protolake.test3.TestAllTypesProto3"
+            } else {
+                "protolake.test2.TestAllTypesProto2"
+            };
+            let desc = pool().get_message_by_name(ty).unwrap();
+            let bytes = message(&mut r, &desc, 0);
+            let opts = JsonOptions {
+                emit_defaults: seed % 3 == 0,
+                proto_field_names: seed % 5 == 0,
+                enum_numbers: seed % 7 == 0,
+            };
+            let direct = run(&t, ty, &bytes, opts, Engine::Direct);
+            let reflect = run(&t, ty, &bytes, opts, Engine::Reflect);
+            assert!(
+                agree(&direct, &reflect),
+                "seed {seed}: engines disagree on {ty} {opts:?}, bytes {}\n{}",
+                hex(&bytes),
+                match (&direct, &reflect) {
+                    (Ok(a), Ok(b)) => format!(
+                        "first difference (direct vs reflect): {}",
+                        first_difference(a, b, "$")
+                    ),
+                    _ => format!("direct: {direct:?}\nreflect: {reflect:?}"),
+                }
+            );
+            decoded += usize::from(direct.is_ok());
+        }
+        // The generator must mostly produce messages that decode, or this proves little.
+        assert!(
+            decoded > 5000,
+            "only {decoded} of 10,000 random messages decoded"
+        );
+    }
+
+    /// The JSON path of the first difference, for the failure message.
+    fn first_difference(a: &serde_json::Value, b: &serde_json::Value, path: &str) -> String {
+        use serde_json::Value as V;
+        match (a, b) {
+            (V::Object(x), V::Object(y)) => {
+                for k in x.keys().chain(y.keys()) {
+                    match (x.get(k), y.get(k)) {
+                        (Some(p), Some(q)) if p == q => {}
+                        (Some(p), Some(q)) => {
+                            return first_difference(p, q, &format!("{path}.{k}"))
+                        }
+                        (p, q) => return format!("{path}.{k}: {p:?} vs {q:?}"),
+                    }
+                }
+                String::new()
+            }
+            (V::Array(x), V::Array(y)) if x.len() == y.len() => {
+                for (i, (p, q)) in x.iter().zip(y).enumerate() {
+                    if p != q {
+                        return first_difference(p, q, &format!("{path}[{i}]"));
+                    }
+                }
+                String::new()
+            }
+            _ => format!("{path}: {a} vs {b}"),
+        }
+    }
+
+    fn hex(b: &[u8]) -> String {
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    }
+}

@@ -5,10 +5,10 @@ use super::plan::{FieldType, Label, Scalar, Wkt};
 use super::{err, Occ, Result, TranscodeErrorKind, Writer};
 
 /// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z.
-const TIMESTAMP_MIN_SECONDS: i64 = -62_135_596_800;
-const TIMESTAMP_MAX_SECONDS: i64 = 253_402_300_799;
+pub(super) const TIMESTAMP_MIN_SECONDS: i64 = -62_135_596_800;
+pub(super) const TIMESTAMP_MAX_SECONDS: i64 = 253_402_300_799;
 /// 10,000 years.
-const DURATION_MAX_SECONDS: i64 = 315_576_000_000;
+pub(super) const DURATION_MAX_SECONDS: i64 = 315_576_000_000;
 
 impl Writer<'_> {
     pub(super) fn write_wkt(
@@ -285,7 +285,7 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 /// FieldMask paths print in lowerCamelCase; a path that would not convert back
 /// (upper-case letters, `_` not followed by a lower-case letter) is refused, as
 /// json_format refuses it.
-fn snake_to_camel(path: &str, out: &mut String) -> std::result::Result<(), String> {
+pub(super) fn snake_to_camel(path: &str, out: &mut String) -> std::result::Result<(), String> {
     let mut after_underscore = false;
     for c in path.chars() {
         if c.is_uppercase() {
