@@ -79,9 +79,10 @@ bench-criterion:
 bench-registry: setup
 	cargo bench --bench registry
 
-# cargo-fuzz on stable (RUSTC_BOOTSTRAP, no sanitizer): framing + decompression + transcoding.
+# cargo-fuzz on stable (RUSTC_BOOTSTRAP, no sanitizer): every target in fuzz/ for FUZZ_SECONDS
+# each (default 300); FUZZ_TARGETS="differential" picks some.
 fuzz:
-	bench/fuzz.sh $(or $(FUZZ_SECONDS),60)
+	bench/fuzz.sh $(or $(FUZZ_SECONDS),300) $(FUZZ_TARGETS)
 
 # The test command builds the fuzz target so it cannot rot.
 fuzz-build:

@@ -11,44 +11,14 @@
 //! (bench/fuzz.sh builds its seeds with the same layout.)
 #![no_main]
 
-use std::path::PathBuf;
-use std::sync::OnceLock;
+mod common;
 
 use libfuzzer_sys::fuzz_target;
 use protolake::decompress::Compression;
 use protolake::pipeline::{transcode_stream, StreamOptions};
-use protolake::transcode::MessageId;
-use protolake::{Engine, Framing, JsonOptions, Limits, Transcoder};
+use protolake::{Engine, Framing, JsonOptions, Limits};
 
-struct State {
-    transcoder: Transcoder,
-    proto3: MessageId,
-    proto2: MessageId,
-}
-
-fn state() -> &'static State {
-    static STATE: OnceLock<State> = OnceLock::new();
-    STATE.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/schemas/protolake/test");
-        let pool = protolake::registry::load_paths(&[
-            dir.join("proto3_all.proto"),
-            dir.join("proto2_all.proto"),
-        ])
-        .expect("test schemas compile");
-        let transcoder = Transcoder::new(&pool);
-        let proto3 = transcoder
-            .message("protolake.test3.TestAllTypesProto3")
-            .expect("proto3 type");
-        let proto2 = transcoder
-            .message("protolake.test2.TestAllTypesProto2")
-            .expect("proto2 type");
-        State {
-            transcoder,
-            proto3,
-            proto2,
-        }
-    })
-}
+use common::state;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&ctl, input)) = data.split_first() else {
