@@ -78,6 +78,8 @@ struct FieldView {
     default: Option<String>,
     syntax: Syntax,
     is_extension: bool,
+    /// A map entry's key or value: always printed, so presence means nothing there.
+    in_map_entry: bool,
 }
 
 impl FieldView {
@@ -95,6 +97,7 @@ impl FieldView {
             default: f.field_descriptor_proto().default_value.clone(),
             syntax: f.parent_file().syntax(),
             is_extension: false,
+            in_map_entry: f.parent_message().is_map_entry(),
         }
     }
 
@@ -112,6 +115,7 @@ impl FieldView {
             default: e.field_descriptor_proto().default_value.clone(),
             syntax: e.parent_file().syntax(),
             is_extension: true,
+            in_map_entry: false,
         }
     }
 
@@ -564,7 +568,7 @@ impl Checker {
                 );
             }
         }
-        if o.presence && !n.presence && !o.repeated() && !n.repeated() {
+        if o.presence && !n.presence && !o.repeated() && !n.repeated() && !o.in_map_entry {
             self.push(
                 Rule::FieldPresenceLost,
                 group,
@@ -593,6 +597,8 @@ impl Checker {
             );
         }
         match (&o.default, &n.default) {
+            // `[default = false]`, `[default = 0]`: what proto3 reads anyway.
+            (Some(d), None) if is_zero_default(&o.kind, d) => {}
             (Some(d), None) => self.push(
                 Rule::FieldDefaultLost,
                 group,
@@ -715,6 +721,19 @@ fn first_names(e: &EnumDescriptor) -> Vec<(i32, String)> {
         }
     }
     out
+}
+
+/// Whether a written default is the type's zero value anyway.
+fn is_zero_default(kind: &Kind, default: &str) -> bool {
+    match kind {
+        Kind::String | Kind::Bytes => default.is_empty(),
+        Kind::Bool => default == "false",
+        Kind::Enum(e) => e.values().any(|v| v.number() == 0 && v.name() == default),
+        Kind::Message(_) => false,
+        _ => default
+            .parse::<f64>()
+            .is_ok_and(|x| x == 0.0 && x.is_sign_positive()),
+    }
 }
 
 fn zero_of(k: &Kind) -> &'static str {

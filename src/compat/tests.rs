@@ -345,6 +345,17 @@ fn field_default_lost_is_semantic_in_a_proto3_port() {
 }
 
 #[test]
+fn a_default_that_is_the_zero_value_anyway_is_not_lost() {
+    let all = findings(
+        &p2("enum E { E0 = 0; E1 = 1; } message M { optional bool a = 1 [default = false]; optional int32 b = 2 [default = 0]; optional E e = 3 [default = E0]; }"),
+        &p3("enum E { E0 = 0; E1 = 1; } message M { optional bool a = 1; optional int32 b = 2; optional E e = 3; }"),
+    );
+    // Only the enum's closedness changes.
+    let rules: Vec<Rule> = all.iter().map(|f| f.rule).collect();
+    assert_eq!(rules, vec![Rule::EnumClosedToOpen], "{all:#?}");
+}
+
+#[test]
 fn field_default_changed_is_semantic() {
     assert_only(
         &p2("message M { optional int32 a = 1 [default = 5]; }"),
@@ -751,4 +762,12 @@ fn first_difference_paths_quote_keys_that_are_not_identifiers() {
     assert_eq!(path, "$.z");
     assert!(what.starts_with("OLD has nothing"));
     assert!(first_difference(&a, &a, "$".into()).is_none());
+}
+
+#[test]
+fn a_proto2_map_ported_to_proto3_finds_nothing_map_entries_always_print() {
+    assert_none(
+        &p2("message M { map<int32, int32> m = 1; }"),
+        &p3("message M { map<int32, int32> m = 1; }"),
+    );
 }
