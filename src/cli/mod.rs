@@ -35,7 +35,8 @@ enum Command {
     #[command(subcommand)]
     Schema(schema::SchemaCommand),
     /// Check whether a NEW schema can replace an OLD one: wire, JSON and semantic changes,
-    /// optionally proven on sample objects. Exit status 1 on any wire or json finding.
+    /// optionally proven on sample objects. Exit status: 1 on any wire or json finding, 0
+    /// otherwise (semantic findings are reported, not failed), 2 on bad usage or unreadable input.
     Compat(compat::CompatArgs),
     /// Long-poll an SQS queue of S3 notifications and process them (a worker for hosts that
     /// are not Lambda); deletes only the messages that succeeded.
