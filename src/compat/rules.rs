@@ -28,19 +28,39 @@ pub fn check(old: &DescriptorPool, new: &DescriptorPool, selection: &Selection) 
         seen_messages: HashSet::new(),
         seen_enums: HashSet::new(),
     };
+    let mut missing = Vec::new();
     for name in &names {
         let Some(o) = old.get_message_by_name(name) else {
             continue;
         };
         match new.get_message_by_name(name) {
             Some(n) => c.message(&o, &n),
-            None => c.push(
-                Rule::MessageRemoved,
-                o.full_name(),
-                o.full_name().to_owned(),
-                format!("message type {} is not in NEW", o.full_name()),
-            ),
+            None => missing.push(o),
         }
+    }
+    // After the pairs are walked, a field that referenced a missing type tells what it became.
+    for o in missing {
+        let mut renamed: Vec<&str> = c
+            .seen_messages
+            .iter()
+            .filter(|(a, b)| a == o.full_name() && b != o.full_name())
+            .map(|(_, b)| b.as_str())
+            .collect();
+        renamed.sort_unstable();
+        let hint = match renamed.as_slice() {
+            [] => String::new(),
+            names => format!(
+                " (fields that referenced it now reference {}: a rename; routes and metadata naming it must change too)",
+                names.join(", ")
+            ),
+        };
+        let finding = Finding::new(
+            Rule::MessageRemoved,
+            o.full_name(),
+            o.full_name().to_owned(),
+            format!("message type {} is not in NEW{hint}", o.full_name()),
+        );
+        c.findings.push(finding);
     }
     let mut findings = c.findings;
     findings.sort_by(|a, b| {

@@ -99,6 +99,22 @@ fn message_removed_is_wire() {
 }
 
 #[test]
+fn a_renamed_type_is_removed_under_its_old_name_and_the_finding_names_the_new_one() {
+    let all = assert_finds(
+        &p3("message M { B b = 1; } message B { string s = 1; }"),
+        &p3("message M { Renamed b = 1; } message Renamed { string s = 1; }"),
+        Rule::MessageRemoved,
+        "t.B",
+        Level::Wire,
+    );
+    assert_eq!(all.len(), 1, "{all:#?}");
+    assert!(
+        all[0].message.contains("now reference t.Renamed"),
+        "{all:#?}"
+    );
+}
+
+#[test]
 fn message_set_wire_format_changed_is_wire() {
     assert_finds(
         &p2("message M { option message_set_wire_format = true; extensions 4 to max; }"),
