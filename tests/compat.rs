@@ -295,6 +295,25 @@ fn a_type_missing_in_new_is_a_wire_finding() {
     assert_eq!(f[0]["rule"], "message_removed");
     assert_eq!(f[0]["level"], "wire");
     assert_eq!(f[0]["path"], "acme.events.v1.PageView");
+
+    // Samples of a type NEW lacks are not decoded, and the report says why.
+    let (status, v, err) = compat(&[
+        "--old",
+        &p("descriptors/acme_events_v1.binpb"),
+        "--new",
+        &p("descriptors/acme_events_v2.binpb"),
+        "--type",
+        "acme.events.v1.PageView",
+        "--samples",
+        &p("examples/legacy"),
+        "--framing",
+        "varint",
+    ]);
+    assert_eq!(status, Some(1), "{err}");
+    assert_eq!(
+        v["samples"]["skipped"],
+        "NEW has no message type acme.events.v1.PageView"
+    );
 }
 
 #[test]

@@ -110,6 +110,7 @@ pub(crate) fn run(a: CompatArgs) -> ExitCode {
             // The static check already reports the type as removed.
             _ => {
                 summary = Some(SampleSummary {
+                    skipped: Some(format!("NEW has no message type {type_name}")),
                     type_name,
                     ..SampleSummary::default()
                 })
@@ -196,7 +197,13 @@ fn text_report(findings: &[Finding], summary: Option<&SampleSummary>) -> String 
     if statics.is_empty() {
         out.push_str("no schema changes found\n");
     }
-    if let Some(s) = summary {
+    if let Some(s) = summary.filter(|s| s.skipped.is_some()) {
+        out.push_str(&format!(
+            "\nsamples ({}): skipped: {}\n",
+            s.type_name,
+            s.skipped.as_deref().unwrap_or_default()
+        ));
+    } else if let Some(s) = summary {
         out.push_str(&format!(
             "\nsamples ({}, {} file(s)): {} identical, {} different, {} failed\n",
             s.type_name, s.files, s.identical, s.different, s.failed

@@ -41,6 +41,9 @@ pub struct SampleSummary {
     pub different: u64,
     /// Messages that failed under one schema or both.
     pub failed: u64,
+    /// Why no sample was decoded (NEW lacks the type: a `message_removed` finding).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
 }
 
 /// The files under `path` (itself when it is a file), sorted.
