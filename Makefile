@@ -8,7 +8,7 @@ STAMP     := $(VENV)/.installed
 BIN       := target/release/protolake
 LANDING   := out/landing
 
-.PHONY: demo test build setup descriptors check-descriptors fixtures check-fixtures lint bench bench-quick bench-criterion bench-registry fuzz fuzz-build soak lambda e2e lint-template clean
+.PHONY: demo test build setup descriptors check-descriptors fixtures check-fixtures lint compat bench bench-quick bench-criterion bench-registry bench-compat fuzz fuzz-build soak lambda e2e lint-template clean
 
 # Project-local Python for the reference fixtures (PyPI protobuf, pinned).
 $(STAMP): tests/requirements.txt
@@ -53,6 +53,27 @@ descriptors:
 check-descriptors: descriptors
 	@git diff --exit-code --stat -- descriptors || { echo "descriptors/ is stale: run 'make descriptors' and commit"; exit 1; }
 
+# Migration check (protolake compat) on the example schema: run 1 renames `url` to `page_url`,
+# which changes the landed JSON key, so compat must report it as `json` and exit 1; run 2 keeps
+# json_name = "url" (and adds a field), so compat must exit 0 and the samples must be identical.
+# The target succeeds only if both behave so.
+COMPAT := cargo run --quiet --locked -- compat --old schemas/acme/events/v2
+compat:
+	@echo "== 1) schemas/acme/events/v2 -> schemas/migration/v2_rename.proto (url renamed): must fail =="
+	@out=$$($(COMPAT) --new schemas/migration/v2_rename.proto \
+		--samples examples/events/pageview-singles --framing single); rc=$$?; \
+	echo "$$out"; \
+	if [ $$rc -ne 1 ]; then echo "make compat: expected exit 1 for the rename, got $$rc"; exit 1; fi; \
+	echo "$$out" | grep -Eq '^  json +field_json_name_changed acme\.events\.v2\.PageView\.url$$' \
+		|| { echo "make compat: the rename was not reported as json"; exit 1; }; \
+	echo "== exit 1, as expected: the rename is caught at level json =="
+	@echo
+	@echo "== 2) schemas/acme/events/v2 -> schemas/migration/v2_fixed.proto (json_name = \"url\"): must pass =="
+	@$(COMPAT) --new schemas/migration/v2_fixed.proto \
+		--samples examples/events/pageviews --framing varint \
+		|| { rc=$$?; echo "make compat: expected exit 0 for the fix, got $$rc"; exit 1; }
+	@echo "== exit 0: v2_fixed.proto can replace v2 =="
+
 # tests/fixtures is generated from the reference implementation (Python protobuf).
 fixtures: $(STAMP)
 	cargo run --quiet --locked -- schema compile -I tests/schemas tests/schemas -o tests/fixtures/testschemas.binpb
@@ -74,6 +95,10 @@ bench-quick:
 
 bench-criterion:
 	cargo bench --bench transcode
+
+# compat's static check on two versions of a generated 500-message-type schema set.
+bench-compat:
+	cargo bench --bench compat
 
 # Registry: cold load of 1,000 descriptor files from moto, warm lookups, TTL re-check.
 bench-registry: setup

@@ -14,6 +14,7 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod compat;
 pub mod decompress;
 pub mod error;
 pub mod framing;

@@ -1,6 +1,7 @@
 //! Command line: clap structs, one file per subcommand. Each parses, builds what it needs
 //! from the library, and calls it. Exit status: 0 success, 1 failure, 2 bad usage.
 
+mod compat;
 mod decode;
 mod run;
 mod schema;
@@ -33,6 +34,10 @@ enum Command {
     /// Compile and manage schemas.
     #[command(subcommand)]
     Schema(schema::SchemaCommand),
+    /// Check whether a NEW schema can replace an OLD one: wire, JSON and semantic changes,
+    /// optionally proven on sample objects. Exit status: 1 on any wire or json finding, 0
+    /// otherwise (semantic findings are reported, not failed), 2 on bad usage or unreadable input.
+    Compat(compat::CompatArgs),
     /// Long-poll an SQS queue of S3 notifications and process them (a worker for hosts that
     /// are not Lambda); deletes only the messages that succeeded.
     Poll(service::PollArgs),
@@ -111,6 +116,7 @@ pub fn main() -> ExitCode {
         Command::Decode(a) => decode::run(a),
         Command::Run(a) => run::run(a),
         Command::Schema(c) => schema::run(c),
+        Command::Compat(a) => compat::run(a),
         Command::Poll(a) => service::poll(a),
         Command::Lambda(a) => {
             // The Lambda logs JSON lines for CloudWatch, whichever entry point started it.

@@ -1,9 +1,9 @@
 //! Publishing descriptor sets and routes to a registry, refusing breaking changes.
-//! Until the compat engine exists, "breaking" means: a message type already in the registry
-//! disappears, or one of its field numbers disappears or changes wire type.
+//! "Breaking" is what `protolake compat` fails on: its `wire` and `json` findings for every
+//! message type already in the registry (the static rules use only prost-reflect).
 
 use prost::Message as _;
-use prost_reflect::{DescriptorPool, Kind};
+use prost_reflect::DescriptorPool;
 use prost_types::FileDescriptorSet;
 
 use super::load::{is_descriptor_set_name, PoolBuilder};
@@ -38,55 +38,17 @@ pub enum PublishError {
     },
 }
 
-fn wire_class(kind: &Kind, is_group: bool) -> &'static str {
-    match kind {
-        Kind::Double | Kind::Fixed64 | Kind::Sfixed64 => "fixed64",
-        Kind::Float | Kind::Fixed32 | Kind::Sfixed32 => "fixed32",
-        Kind::String | Kind::Bytes => "length-delimited",
-        Kind::Message(_) if is_group => "group",
-        Kind::Message(_) => "length-delimited",
-        _ => "varint",
-    }
-}
-
-/// What would break for data written with `old` if `new` replaced it.
+/// What would break for data written with `old` if `new` replaced it: the compat engine's
+/// `wire` and `json` findings (semantic ones do not change what lands).
 pub fn breaking_changes(old: &DescriptorPool, new: &DescriptorPool) -> Vec<BreakingChange> {
-    let mut out = Vec::new();
-    for m in old.all_messages() {
-        if m.is_map_entry() {
-            continue;
-        }
-        let Some(n) = new.get_message_by_name(m.full_name()) else {
-            out.push(BreakingChange {
-                path: m.full_name().to_owned(),
-                message: "message type removed (objects routed to it would fail)".into(),
-            });
-            continue;
-        };
-        for f in m.fields() {
-            let path = format!("{}.{}", m.full_name(), f.name());
-            match n.get_field(f.number()) {
-                None => out.push(BreakingChange {
-                    path,
-                    message: format!(
-                        "field number {} removed or renumbered (its data would become unknown): keep the number, or reserve it",
-                        f.number()
-                    ),
-                }),
-                Some(nf) => {
-                    let (a, b) = (wire_class(&f.kind(), f.is_group()), wire_class(&nf.kind(), nf.is_group()));
-                    // Packed and unpacked repeated scalars read each other: compare scalars only.
-                    if a != b {
-                        out.push(BreakingChange {
-                            path,
-                            message: format!("field {} changed wire type from {a} to {b}: old bytes would not decode", f.number()),
-                        });
-                    }
-                }
-            }
-        }
-    }
-    out
+    crate::compat::check(old, new, &crate::compat::Selection::default())
+        .into_iter()
+        .filter(|f| f.level.fails())
+        .map(|f| BreakingChange {
+            path: f.path,
+            message: format!("{} [{} {}]", f.message, f.level, f.rule.name()),
+        })
+        .collect()
 }
 
 /// What was published.

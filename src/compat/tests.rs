@@ -1,0 +1,789 @@
+//! One test per rule, each with a minimal OLD/NEW pair compiled with protox, proving its
+//! level; where the claim is about bytes, OLD writes them and NEW's transcoder shows it.
+
+use prost::Message as _;
+use prost_reflect::{DescriptorPool, DynamicMessage, Value};
+
+use super::samples::{check_samples, first_difference, Side};
+use super::{check, Finding, Level, Rule, Selection};
+use crate::framing::Framing;
+use crate::limits::Limits;
+use crate::transcode::{Engine, JsonOptions, Transcoder};
+
+fn pool(source: &str) -> DescriptorPool {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.proto");
+    std::fs::write(&file, source).unwrap();
+    let set = crate::registry::compile_protos(&[file], &[dir.path().to_owned()]).unwrap();
+    DescriptorPool::from_file_descriptor_set(set).unwrap()
+}
+
+fn p2(body: &str) -> String {
+    format!("syntax = \"proto2\";\npackage t;\n{body}\n")
+}
+
+fn p3(body: &str) -> String {
+    format!("syntax = \"proto3\";\npackage t;\n{body}\n")
+}
+
+fn findings(old: &str, new: &str) -> Vec<Finding> {
+    check(&pool(old), &pool(new), &Selection::default())
+}
+
+/// Asserts a finding of `rule` at `path` with `level` (the level is spelled out in each test,
+/// so a rule's level cannot change without a test saying so).
+fn assert_finds(old: &str, new: &str, rule: Rule, path: &str, level: Level) -> Vec<Finding> {
+    let all = findings(old, new);
+    let hit = all
+        .iter()
+        .find(|f| f.rule == rule && f.path == path)
+        .unwrap_or_else(|| panic!("no {} at {path}; got {all:#?}", rule.name()));
+    assert_eq!(hit.level, level, "{}", rule.name());
+    assert_eq!(rule.level(), level);
+    assert!(
+        hit.message.contains(rule.advice()),
+        "the message carries the advice"
+    );
+    all
+}
+
+/// As [`assert_finds`], and nothing else is found.
+fn assert_only(old: &str, new: &str, rule: Rule, path: &str, level: Level) {
+    let all = assert_finds(old, new, rule, path, level);
+    assert_eq!(all.len(), 1, "{all:#?}");
+}
+
+fn assert_none(old: &str, new: &str) {
+    let all = findings(old, new);
+    assert!(all.is_empty(), "{all:#?}");
+}
+
+/// `t.M` built from (field, value) pairs in the OLD pool, encoded.
+fn encode(pool: &DescriptorPool, fields: &[(&str, Value)]) -> Vec<u8> {
+    let desc = pool.get_message_by_name("t.M").unwrap();
+    let mut m = DynamicMessage::new(desc);
+    for (name, v) in fields {
+        m.set_field_by_name(name, v.clone());
+    }
+    m.encode_to_vec()
+}
+
+/// The JSON the pipeline's transcoder prints for `bytes` as `t.M` (default options).
+fn json(pool: &DescriptorPool, bytes: &[u8]) -> Result<String, String> {
+    let t = Transcoder::new(pool);
+    let id = t.message("t.M").unwrap();
+    let mut s = t.session(id, JsonOptions::default(), Engine::Direct, 100);
+    let mut out = Vec::new();
+    s.transcode(bytes, &mut out).map_err(|e| e.to_string())?;
+    Ok(String::from_utf8(out).unwrap())
+}
+
+/// Writes with OLD, returns (JSON under OLD, JSON under NEW).
+fn both(old: &str, new: &str, fields: &[(&str, Value)]) -> (String, String) {
+    let (o, n) = (pool(old), pool(new));
+    let bytes = encode(&o, fields);
+    (json(&o, &bytes).unwrap(), json(&n, &bytes).unwrap())
+}
+
+// ---- types ----
+
+#[test]
+fn message_removed_is_wire() {
+    assert_only(
+        &p3("message M {} message Gone {}"),
+        &p3("message M {}"),
+        Rule::MessageRemoved,
+        "t.Gone",
+        Level::Wire,
+    );
+}
+
+#[test]
+fn a_renamed_type_is_removed_under_its_old_name_and_the_finding_names_the_new_one() {
+    let all = assert_finds(
+        &p3("message M { B b = 1; } message B { string s = 1; }"),
+        &p3("message M { Renamed b = 1; } message Renamed { string s = 1; }"),
+        Rule::MessageRemoved,
+        "t.B",
+        Level::Wire,
+    );
+    assert_eq!(all.len(), 1, "{all:#?}");
+    assert!(
+        all[0].message.contains("now reference t.Renamed"),
+        "{all:#?}"
+    );
+}
+
+#[test]
+fn message_set_wire_format_changed_is_wire() {
+    assert_finds(
+        &p2("message M { option message_set_wire_format = true; extensions 4 to max; }"),
+        &p2("message M { extensions 4 to max; }"),
+        Rule::MessageSetWireFormatChanged,
+        "t.M",
+        Level::Wire,
+    );
+}
+
+// ---- fields ----
+
+#[test]
+fn field_removed_is_json_and_its_data_vanishes() {
+    let old = p3("message M { int32 a = 1; string b = 2; }");
+    let new = p3("message M { int32 a = 1; }");
+    assert_only(&old, &new, Rule::FieldRemoved, "t.M.b", Level::Json);
+    let (o, n) = both(&old, &new, &[("b", Value::String("x".into()))]);
+    assert_eq!((o.as_str(), n.as_str()), (r#"{"b":"x"}"#, "{}"));
+    // Reserving the number is still a json finding (the data still vanishes), and says so.
+    let all = findings(
+        &old,
+        &p3("message M { int32 a = 1; reserved 2; reserved \"b\"; }"),
+    );
+    assert_eq!(all.len(), 1);
+    assert!(all[0].message.contains("reserved in NEW"), "{all:#?}");
+}
+
+#[test]
+fn field_wire_type_changed_is_wire() {
+    let old = p3("message M { int32 a = 1; }");
+    let new = p3("message M { fixed32 a = 1; }");
+    assert_only(&old, &new, Rule::FieldWireTypeChanged, "t.M.a", Level::Wire);
+    let (o, n) = both(&old, &new, &[("a", Value::I32(7))]);
+    assert_eq!((o.as_str(), n.as_str()), (r#"{"a":7}"#, "{}"));
+}
+
+#[test]
+fn field_type_changed_int32_to_sint32_is_wire_and_misreads_the_bytes() {
+    let old = p3("message M { int32 a = 1; }");
+    let new = p3("message M { sint32 a = 1; }");
+    assert_only(&old, &new, Rule::FieldTypeChanged, "t.M.a", Level::Wire);
+    let (o, n) = both(&old, &new, &[("a", Value::I32(150))]);
+    assert_eq!((o.as_str(), n.as_str()), (r#"{"a":150}"#, r#"{"a":75}"#));
+}
+
+#[test]
+fn field_type_changed_covers_narrowing_and_reinterpretation() {
+    for (a, b) in [
+        ("int32", "uint32"),
+        ("int64", "int32"),
+        ("uint64", "int64"),
+        ("int32", "bool"),
+        ("float", "fixed32"),
+        ("fixed64", "sfixed64"),
+        ("double", "fixed64"),
+        ("sint64", "sint32"),
+        ("bytes", "string"),
+        ("string", "N"),
+    ] {
+        let old = p3(&format!("message N {{}} message M {{ {a} a = 1; }}"));
+        let new = p3(&format!("message N {{}} message M {{ {b} a = 1; }}"));
+        let all = findings(&old, &new);
+        assert!(
+            all.iter()
+                .any(|f| f.rule == Rule::FieldTypeChanged && f.level == Level::Wire),
+            "{a} -> {b}: {all:#?}"
+        );
+    }
+    let (o, n) = both(
+        &p3("message M { int32 a = 1; }"),
+        &p3("message M { uint32 a = 1; }"),
+        &[("a", Value::I32(-1))],
+    );
+    assert_eq!(
+        (o.as_str(), n.as_str()),
+        (r#"{"a":-1}"#, r#"{"a":4294967295}"#)
+    );
+}
+
+#[test]
+fn field_json_type_changed_int32_to_int64_is_json_a_quoted_string() {
+    let old = p3("message M { int32 a = 1; }");
+    let new = p3("message M { int64 a = 1; }");
+    assert_only(&old, &new, Rule::FieldJsonTypeChanged, "t.M.a", Level::Json);
+    let (o, n) = both(&old, &new, &[("a", Value::I32(-5))]);
+    assert_eq!((o.as_str(), n.as_str()), (r#"{"a":-5}"#, r#"{"a":"-5"}"#));
+    for (a, b) in [
+        ("string", "bytes"),
+        ("uint32", "uint64"),
+        ("bool", "int32"),
+        ("sint32", "sint64"),
+        ("E", "int32"),
+    ] {
+        let decl = "enum E { E0 = 0; }";
+        let all = findings(
+            &p3(&format!("{decl} message M {{ {a} a = 1; }}")),
+            &p3(&format!("{decl} message M {{ {b} a = 1; }}")),
+        );
+        assert!(
+            all.iter().any(|f| f.rule == Rule::FieldJsonTypeChanged),
+            "{a} -> {b}: {all:#?}"
+        );
+        assert!(
+            !all.iter().any(|f| f.level == Level::Wire),
+            "{a} -> {b}: {all:#?}"
+        );
+    }
+}
+
+#[test]
+fn field_group_changed_is_wire() {
+    assert_finds(
+        &p2("message M { optional group G = 1 { optional int32 x = 1; } }"),
+        &p2("message M { message G { optional int32 x = 1; } optional G g = 1; }"),
+        Rule::FieldGroupChanged,
+        "t.M.g",
+        Level::Wire,
+    );
+}
+
+#[test]
+fn field_repeated_to_singular_is_wire_only_the_last_survives() {
+    let old = p3("message M { repeated int32 a = 1 [packed = false]; }");
+    let new = p3("message M { int32 a = 1; }");
+    assert_only(
+        &old,
+        &new,
+        Rule::FieldRepeatedToSingular,
+        "t.M.a",
+        Level::Wire,
+    );
+    let (o, n) = both(
+        &old,
+        &new,
+        &[("a", Value::List(vec![Value::I32(1), Value::I32(2)]))],
+    );
+    assert_eq!((o.as_str(), n.as_str()), (r#"{"a":[1,2]}"#, r#"{"a":2}"#));
+}
+
+#[test]
+fn field_singular_to_repeated_is_json() {
+    let old = p3("message M { string a = 1; }");
+    let new = p3("message M { repeated string a = 1; }");
+    assert_only(
+        &old,
+        &new,
+        Rule::FieldSingularToRepeated,
+        "t.M.a",
+        Level::Json,
+    );
+    let (o, n) = both(&old, &new, &[("a", Value::String("x".into()))]);
+    assert_eq!((o.as_str(), n.as_str()), (r#"{"a":"x"}"#, r#"{"a":["x"]}"#));
+}
+
+#[test]
+fn field_map_changed_is_json() {
+    let old = p3("message M { map<string, string> a = 1; }");
+    let new = p3("message M { message E { string key = 1; string value = 2; } repeated E a = 1; }");
+    assert_finds(&old, &new, Rule::FieldMapChanged, "t.M.a", Level::Json);
+    assert!(!findings(&old, &new).iter().any(|f| f.level == Level::Wire));
+}
+
+#[test]
+fn field_json_name_changed_is_json_for_a_rename() {
+    let old = p3("message M { string user_id = 1; }");
+    let new = p3("message M { string account_id = 1; }");
+    assert_only(
+        &old,
+        &new,
+        Rule::FieldJsonNameChanged,
+        "t.M.user_id",
+        Level::Json,
+    );
+    let (o, n) = both(&old, &new, &[("user_id", Value::String("u".into()))]);
+    assert_eq!(
+        (o.as_str(), n.as_str()),
+        (r#"{"userId":"u"}"#, r#"{"accountId":"u"}"#)
+    );
+    // An explicit json_name change with the same field name, too.
+    assert_only(
+        &old,
+        &p3("message M { string user_id = 1 [json_name = \"uid\"]; }"),
+        Rule::FieldJsonNameChanged,
+        "t.M.user_id",
+        Level::Json,
+    );
+}
+
+#[test]
+fn field_name_changed_with_json_name_kept_is_semantic() {
+    let old = p3("message M { string user_id = 1; }");
+    let new = p3("message M { string account_id = 1 [json_name = \"userId\"]; }");
+    assert_only(
+        &old,
+        &new,
+        Rule::FieldNameChanged,
+        "t.M.user_id",
+        Level::Semantic,
+    );
+    let (o, n) = both(&old, &new, &[("user_id", Value::String("u".into()))]);
+    assert_eq!(o, n);
+}
+
+#[test]
+fn field_presence_lost_is_json_an_explicit_zero_vanishes() {
+    let old = p3("message M { optional int32 a = 1; }");
+    let new = p3("message M { int32 a = 1; }");
+    assert_only(&old, &new, Rule::FieldPresenceLost, "t.M.a", Level::Json);
+    let (o, n) = both(&old, &new, &[("a", Value::I32(0))]);
+    assert_eq!((o.as_str(), n.as_str()), (r#"{"a":0}"#, "{}"));
+}
+
+#[test]
+fn field_required_dropped_is_semantic() {
+    assert_only(
+        &p2("message M { required int32 a = 1; }"),
+        &p2("message M { optional int32 a = 1; }"),
+        Rule::FieldRequiredDropped,
+        "t.M.a",
+        Level::Semantic,
+    );
+}
+
+#[test]
+fn field_required_added_is_semantic() {
+    assert_only(
+        &p2("message M { optional int32 a = 1; }"),
+        &p2("message M { required int32 a = 1; }"),
+        Rule::FieldRequiredAdded,
+        "t.M.a",
+        Level::Semantic,
+    );
+}
+
+#[test]
+fn field_default_lost_is_semantic_in_a_proto3_port() {
+    let old = p2("message M { optional int32 a = 1 [default = 5]; }");
+    let new = p3("message M { optional int32 a = 1; }");
+    assert_only(&old, &new, Rule::FieldDefaultLost, "t.M.a", Level::Semantic);
+    // Unset prints nothing under both: the JSON is the same.
+    let (o, n) = both(&old, &new, &[]);
+    assert_eq!((o.as_str(), n.as_str()), ("{}", "{}"));
+}
+
+#[test]
+fn a_default_that_is_the_zero_value_anyway_is_not_lost() {
+    let all = findings(
+        &p2("enum E { E0 = 0; E1 = 1; } message M { optional bool a = 1 [default = false]; optional int32 b = 2 [default = 0]; optional E e = 3 [default = E0]; }"),
+        &p3("enum E { E0 = 0; E1 = 1; } message M { optional bool a = 1; optional int32 b = 2; optional E e = 3; }"),
+    );
+    // Only the enum's closedness changes.
+    let rules: Vec<Rule> = all.iter().map(|f| f.rule).collect();
+    assert_eq!(rules, vec![Rule::EnumClosedToOpen], "{all:#?}");
+}
+
+#[test]
+fn field_default_changed_is_semantic() {
+    assert_only(
+        &p2("message M { optional int32 a = 1 [default = 5]; }"),
+        &p2("message M { optional int32 a = 1 [default = 6]; }"),
+        Rule::FieldDefaultChanged,
+        "t.M.a",
+        Level::Semantic,
+    );
+}
+
+#[test]
+fn field_moved_into_oneof_alone_is_semantic() {
+    assert_only(
+        &p3("message M { string a = 1; string b = 2; }"),
+        &p3("message M { oneof x { string a = 1; } string b = 2; }"),
+        Rule::FieldMovedIntoOneof,
+        "t.M.a",
+        Level::Semantic,
+    );
+}
+
+#[test]
+fn oneof_fields_merged_is_wire_only_the_last_survives() {
+    let old = p3("message M { string a = 1; string b = 2; }");
+    let new = p3("message M { oneof x { string a = 1; string b = 2; } }");
+    assert_only(&old, &new, Rule::OneofFieldsMerged, "t.M.a", Level::Wire);
+    let (o, n) = both(
+        &old,
+        &new,
+        &[
+            ("a", Value::String("1".into())),
+            ("b", Value::String("2".into())),
+        ],
+    );
+    assert_eq!(
+        (o.as_str(), n.as_str()),
+        (r#"{"a":"1","b":"2"}"#, r#"{"b":"2"}"#)
+    );
+}
+
+#[test]
+fn field_moved_out_of_oneof_is_semantic() {
+    assert_only(
+        &p2("message M { oneof x { string a = 1; } }"),
+        &p2("message M { optional string a = 1; }"),
+        Rule::FieldMovedOutOfOneof,
+        "t.M.a",
+        Level::Semantic,
+    );
+}
+
+#[test]
+fn field_utf8_validation_added_is_semantic() {
+    let old = p2("message M { optional string a = 1; }");
+    let new = p3("message M { optional string a = 1; }");
+    assert_only(
+        &old,
+        &new,
+        Rule::FieldUtf8ValidationAdded,
+        "t.M.a",
+        Level::Semantic,
+    );
+    // Semantic for the pipeline: JSON cannot carry invalid UTF-8, so such a message fails
+    // under OLD already; other proto3 readers of NEW now reject what proto2 ones accepted.
+    let bytes = [0x0a, 0x01, 0xff];
+    assert!(json(&pool(&old), &bytes).is_err());
+    assert!(json(&pool(&new), &bytes).is_err());
+}
+
+// ---- extensions ----
+
+const WITH_EXTENSION: &str = "message M { optional int32 a = 1; extensions 100 to 199; }
+extend M { optional string tag = 100; }";
+
+#[test]
+fn extension_became_field_is_json_the_key_changes() {
+    let old = p2(WITH_EXTENSION);
+    let new =
+        p2("message M { optional int32 a = 1; optional string tag = 100; extensions 101 to 199; }");
+    assert_finds(&old, &new, Rule::ExtensionBecameField, "t.tag", Level::Json);
+    let (o, n) = (pool(&old), pool(&new));
+    let bytes = [0xa2, 0x06, 0x01, b'x']; // field 100, length-delimited, "x"
+    assert_eq!(json(&o, &bytes).unwrap(), r#"{"[t.tag]":"x"}"#);
+    assert_eq!(json(&n, &bytes).unwrap(), r#"{"tag":"x"}"#);
+}
+
+#[test]
+fn field_became_extension_is_json() {
+    assert_finds(
+        &p2(
+            "message M { optional int32 a = 1; optional string tag = 100; extensions 101 to 199; }",
+        ),
+        &p2(WITH_EXTENSION),
+        Rule::FieldBecameExtension,
+        "t.M.tag",
+        Level::Json,
+    );
+}
+
+#[test]
+fn extension_removed_is_json() {
+    assert_only(
+        &p2(WITH_EXTENSION),
+        &p2("message M { optional int32 a = 1; extensions 100 to 199; }"),
+        Rule::ExtensionRemoved,
+        "t.tag",
+        Level::Json,
+    );
+}
+
+#[test]
+fn extension_range_removed_is_semantic() {
+    assert_only(
+        &p2("message M { optional int32 a = 1; extensions 100 to 199; }"),
+        &p2("message M { optional int32 a = 1; }"),
+        Rule::ExtensionRangeRemoved,
+        "t.M",
+        Level::Semantic,
+    );
+}
+
+// ---- enums ----
+
+#[test]
+fn enum_value_removed_is_json() {
+    let old = p3("enum E { E0 = 0; E1 = 1; } message M { E e = 1; }");
+    let new = p3("enum E { E0 = 0; } message M { E e = 1; }");
+    assert_only(&old, &new, Rule::EnumValueRemoved, "t.E.E1", Level::Json);
+    let (o, n) = both(&old, &new, &[("e", Value::EnumNumber(1))]);
+    assert_eq!((o.as_str(), n.as_str()), (r#"{"e":"E1"}"#, r#"{"e":1}"#));
+}
+
+#[test]
+fn enum_value_renamed_is_json() {
+    let old = p3("enum E { E0 = 0; OK = 1; } message M { E e = 1; }");
+    let new = p3("enum E { E0 = 0; STATUS_OK = 1; } message M { E e = 1; }");
+    assert_only(&old, &new, Rule::EnumValueRenamed, "t.E.OK", Level::Json);
+    let (o, n) = both(&old, &new, &[("e", Value::EnumNumber(1))]);
+    assert_eq!(
+        (o.as_str(), n.as_str()),
+        (r#"{"e":"OK"}"#, r#"{"e":"STATUS_OK"}"#)
+    );
+}
+
+#[test]
+fn an_alias_added_after_the_old_name_is_safe_but_before_it_is_a_rename() {
+    let old = p3("enum E { E0 = 0; OK = 1; } message M { E e = 1; }");
+    assert_none(
+        &old,
+        &p3("enum E { option allow_alias = true; E0 = 0; OK = 1; STATUS_OK = 1; } message M { E e = 1; }"),
+    );
+    assert_only(
+        &old,
+        &p3("enum E { option allow_alias = true; E0 = 0; STATUS_OK = 1; OK = 1; } message M { E e = 1; }"),
+        Rule::EnumValueRenamed,
+        "t.E.OK",
+        Level::Json,
+    );
+}
+
+#[test]
+fn enum_value_renumbered_is_wire() {
+    let old = p3("enum E { E0 = 0; A = 1; B = 2; } message M { E e = 1; }");
+    let new = p3("enum E { E0 = 0; B = 1; A = 2; } message M { E e = 1; }");
+    let all = assert_finds(&old, &new, Rule::EnumValueRenumbered, "t.E.A", Level::Wire);
+    assert!(all
+        .iter()
+        .any(|f| f.path == "t.E.B" && f.rule == Rule::EnumValueRenumbered));
+    let (o, n) = both(&old, &new, &[("e", Value::EnumNumber(1))]);
+    assert_eq!((o.as_str(), n.as_str()), (r#"{"e":"A"}"#, r#"{"e":"B"}"#));
+}
+
+#[test]
+fn enum_closed_to_open_is_semantic() {
+    let old = p2("enum E { E0 = 0; E1 = 1; } message M { optional E e = 1; }");
+    let new = p3("enum E { E0 = 0; E1 = 1; } message M { optional E e = 1; }");
+    assert_only(&old, &new, Rule::EnumClosedToOpen, "t.E", Level::Semantic);
+    let (o, n) = both(&old, &new, &[("e", Value::EnumNumber(1))]);
+    assert_eq!(o, n);
+}
+
+#[test]
+fn enum_open_to_closed_is_json_unknown_numbers_vanish() {
+    let old = p3("enum E { E0 = 0; E1 = 1; } message M { optional E e = 1; }");
+    let new = p2("enum E { E0 = 0; E1 = 1; } message M { optional E e = 1; }");
+    assert_finds(&old, &new, Rule::EnumOpenToClosed, "t.E", Level::Json);
+    let (o, n) = (pool(&old), pool(&new));
+    let bytes = [0x08, 0x07]; // e = 7, a number E does not declare
+    assert_eq!(json(&o, &bytes).unwrap(), r#"{"e":7}"#);
+    assert_eq!(json(&n, &bytes).unwrap(), "{}");
+}
+
+// ---- reserved ----
+
+#[test]
+fn reserved_number_reused_is_wire() {
+    assert_only(
+        &p3("message M { int32 a = 1; reserved 2; }"),
+        &p3("message M { int32 a = 1; string b = 2; }"),
+        Rule::ReservedNumberReused,
+        "t.M",
+        Level::Wire,
+    );
+    assert_only(
+        &p3("enum E { E0 = 0; reserved 1; } message M { E e = 1; }"),
+        &p3("enum E { E0 = 0; E1 = 1; } message M { E e = 1; }"),
+        Rule::ReservedNumberReused,
+        "t.E",
+        Level::Wire,
+    );
+}
+
+#[test]
+fn reserved_number_released_is_semantic() {
+    assert_only(
+        &p3("message M { int32 a = 1; reserved 2 to 5; }"),
+        &p3("message M { int32 a = 1; }"),
+        Rule::ReservedNumberReleased,
+        "t.M",
+        Level::Semantic,
+    );
+}
+
+// ---- safe changes ----
+
+#[test]
+fn safe_changes_find_nothing() {
+    let base = p3("// A comment.
+message M {
+  int32 a = 1;
+  repeated int32 r = 2;
+  reserved 3, 10 to 20;
+  reserved \"old\";
+  message N { string s = 1; }
+  N n = 4;
+}
+message Other { string x = 1; }");
+    // Field added, packed -> unpacked, reserved kept, comments changed, fields and
+    // messages reordered.
+    let changed = p3("message Other { string x = 1; }
+// Another comment, elsewhere.
+message M {
+  message N { string s = 1; /* new comment */ }
+  N n = 4;
+  repeated int32 r = 2 [packed = false];
+  int32 a = 1;
+  reserved 10 to 20, 3;
+  reserved \"old\";
+  string added = 5;
+}");
+    assert_none(&base, &changed);
+}
+
+#[test]
+fn packed_and_unpacked_bytes_read_the_same() {
+    let packed = p3("message M { repeated int32 r = 1; }");
+    let unpacked = p3("message M { repeated int32 r = 1 [packed = false]; }");
+    assert_none(&packed, &unpacked);
+    let v = [("r", Value::List(vec![Value::I32(1), Value::I32(300)]))];
+    let (o, n) = both(&packed, &unpacked, &v);
+    assert_eq!(o, n);
+    let (o, n) = both(&unpacked, &packed, &v);
+    assert_eq!(o, n);
+}
+
+#[test]
+fn a_change_deep_inside_a_referenced_message_is_found_at_its_full_path() {
+    let old = p3("message M { B b = 1; } message B { C c = 1; } message C { int32 x = 1; }");
+    // The referenced types are renamed (structure kept) and C.x changes type.
+    let new = p3("message M { B2 b = 1; } message B2 { C2 c = 1; } message C2 { sint32 x = 1; }");
+    let all = check(
+        &pool(&old),
+        &pool(&new),
+        &Selection {
+            types: vec!["t.M".into()],
+        },
+    );
+    assert_eq!(all.len(), 1, "{all:#?}");
+    assert_eq!(all[0].rule, Rule::FieldTypeChanged);
+    assert_eq!(all[0].path, "t.C.x");
+    assert_eq!(all[0].group, "t.C");
+}
+
+#[test]
+fn every_rule_has_a_distinct_name_and_advice() {
+    let mut names: Vec<&str> = Rule::ALL.iter().map(|r| r.name()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), Rule::ALL.len());
+    assert!(Rule::ALL.iter().all(|r| !r.advice().is_empty()));
+}
+
+// ---- samples ----
+
+fn sample_sides(old: &str, new: &str) -> (Transcoder, Transcoder) {
+    (Transcoder::new(&pool(old)), Transcoder::new(&pool(new)))
+}
+
+fn varint_framed(messages: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for m in messages {
+        prost::encoding::encode_varint(m.len() as u64, &mut out);
+        out.extend_from_slice(m);
+    }
+    out
+}
+
+#[test]
+fn sample_json_differs_is_json_with_the_path_of_the_first_difference() {
+    let old = p3("message M { U user = 1; int32 n = 2; } message U { string id = 1; }");
+    let new = p3("message M { U user = 1; int32 n = 2; } message U { string uid = 1; }");
+    let (ot, nt) = sample_sides(&old, &new);
+    let o = pool(&old);
+    let u = o.get_message_by_name("t.U").unwrap();
+    let mut user = DynamicMessage::new(u);
+    user.set_field_by_name("id", Value::String("u1".into()));
+    let differs = encode(&o, &[("user", Value::Message(user)), ("n", Value::I32(1))]);
+    let same = encode(&o, &[("n", Value::I32(2))]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.pb"),
+        varint_framed(&[same.clone(), differs]),
+    )
+    .unwrap();
+    let (summary, found) = check_samples(
+        dir.path(),
+        Framing::Varint,
+        &Limits::default(),
+        Side {
+            transcoder: &ot,
+            message: ot.message("t.M").unwrap(),
+        },
+        Side {
+            transcoder: &nt,
+            message: nt.message("t.M").unwrap(),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            summary.files,
+            summary.identical,
+            summary.different,
+            summary.failed
+        ),
+        (1, 1, 1, 0)
+    );
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].rule, Rule::SampleJsonDiffers);
+    assert_eq!(found[0].level, Level::Json);
+    assert!(found[0].path.ends_with("a.pb#1"), "{}", found[0].path);
+    assert!(
+        found[0]
+            .message
+            .starts_with("first difference at $.user.id:"),
+        "{}",
+        found[0].message
+    );
+}
+
+#[test]
+fn sample_decode_fails_is_wire_when_only_one_side_decodes() {
+    // bytes -> string: OLD prints base64, NEW rejects the invalid UTF-8.
+    let old = p3("message M { bytes a = 1; }");
+    let new = p3("message M { string a = 1; }");
+    let (ot, nt) = sample_sides(&old, &new);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("one.pb");
+    std::fs::write(&file, [0x0a, 0x01, 0xff]).unwrap();
+    let (summary, found) = check_samples(
+        &file,
+        Framing::Single,
+        &Limits::default(),
+        Side {
+            transcoder: &ot,
+            message: ot.message("t.M").unwrap(),
+        },
+        Side {
+            transcoder: &nt,
+            message: nt.message("t.M").unwrap(),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        (summary.identical, summary.different, summary.failed),
+        (0, 0, 1)
+    );
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].rule, Rule::SampleDecodeFails);
+    assert_eq!(found[0].level, Level::Wire);
+    assert!(found[0]
+        .message
+        .contains("decodes under OLD, fails under NEW"));
+}
+
+#[test]
+fn first_difference_paths_quote_keys_that_are_not_identifiers() {
+    let a: serde_json::Value = serde_json::json!({"a": [1, {"[t.ext]": 1}], "b": 1});
+    let b: serde_json::Value = serde_json::json!({"a": [1, {"[t.ext]": 2}], "b": 1});
+    let (path, _) = first_difference(&a, &b, "$".into()).unwrap();
+    assert_eq!(path, r#"$.a[1]["[t.ext]"]"#);
+    let c: serde_json::Value = serde_json::json!({"a": [1, {"[t.ext]": 1}], "b": 1, "z": 0});
+    let (path, what) = first_difference(&a, &c, "$".into()).unwrap();
+    assert_eq!(path, "$.z");
+    assert!(what.starts_with("OLD has nothing"));
+    assert!(first_difference(&a, &a, "$".into()).is_none());
+}
+
+#[test]
+fn a_proto2_map_ported_to_proto3_finds_nothing_map_entries_always_print() {
+    assert_none(
+        &p2("message M { map<int32, int32> m = 1; }"),
+        &p3("message M { map<int32, int32> m = 1; }"),
+    );
+}
