@@ -172,7 +172,17 @@ impl RegistryCache {
         if self.negative.contains_key(negative_key) {
             return Err(missing());
         }
-        self.refresh_after(reg.generation).await;
+        // Of many concurrent misses, the first reloads and the others wait for it and use
+        // its result. The re-check and the negative entry happen under the same lock, so a
+        // miss that read the registry just after a reload (but before that reload's miss
+        // was recorded) finds the negative entry here instead of reloading again.
+        let _guard = self.refresh.lock().await;
+        if self.negative.contains_key(negative_key) {
+            return Err(missing());
+        }
+        if self.generation.load(Ordering::SeqCst) == reg.generation {
+            self.current.invalidate(&()).await;
+        }
         let reg = self.registry().await?;
         match find(&reg) {
             Some(v) => Ok((reg.clone(), v)),
@@ -181,17 +191,6 @@ impl RegistryCache {
                 Err(missing())
             }
         }
-    }
-
-    /// Reloads unless a load finished since `seen` was current: of many concurrent misses,
-    /// the first reloads and the others wait for it and use its result.
-    async fn refresh_after(&self, seen: u64) {
-        let _guard = self.refresh.lock().await;
-        if self.generation.load(Ordering::SeqCst) != seen {
-            return;
-        }
-        self.current.invalidate(&()).await;
-        let _ = self.registry().await;
     }
 
     /// One (incremental) load. Never replaces a good registry with a broken one.
