@@ -52,6 +52,9 @@ SEED = 20240611
 MiB = 1 << 20
 MB = 1e6
 
+# Pins a run to one core when available (util-linux).
+TASKSET = shutil.which("taskset")
+
 ENGINE_NOTES = {
     "direct": " (default)",
     "serde": " (DynamicMessage + serde, baseline)",
@@ -596,13 +599,19 @@ def main():
         if have_gzip:
             print(f"{name}: gzip -dc", file=sys.stderr, flush=True)
             results["gzip -dc (decompression only)"] = (best_of(a.repeat, ["gzip", "-dc", str(path)]), raw, msgs, "")
-        for engine in ("direct", "serde", "reflect"):
-            label = f"protolake --engine {engine}" + ENGINE_NOTES[engine]
+        # One core (taskset) for every engine, so the ratios compare like with like; then the
+        # default engine with both cores, where decompression runs on the second one.
+        runs = [(e, True) for e in ("direct", "serde", "reflect")] + [("direct", False)]
+        for engine, one_core in runs:
+            cores = "1 core" if one_core and TASKSET else f"{os.cpu_count()} cores, pipelined"
+            label = f"protolake --engine {engine}" + ENGINE_NOTES[engine] + f", {cores}"
             print(f"{name}: {label}", file=sys.stderr, flush=True)
             cmd = [str(protolake), "decode", "--descriptors", str(desc), "--type", type_name,
                    "--framing", "varint", "-o", "/dev/null", str(path)]
             if engine != "direct":
                 cmd[2:2] = ["--engine", engine]
+            if one_core and TASKSET:
+                cmd = [TASKSET, "-c", "0"] + cmd
             r = best_of(a.repeat, cmd)
             if not r.ok:
                 failures.append(f"{name} {label}: exit failure: {r.stderr.strip()[-500:]}")
@@ -618,7 +627,8 @@ def main():
                     r, got["bytes"], got["messages"], f"first {got['bytes'] / MB:.1f} MB")
             else:
                 notes.append(f"- python baseline failed on {name}: {r.stderr.strip()[-300:]}")
-        reflect = results.get("protolake --engine serde" + ENGINE_NOTES["serde"])
+        reflect = results.get("protolake --engine serde" + ENGINE_NOTES["serde"]
+                              + (", 1 core" if TASKSET else f", {os.cpu_count()} cores, pipelined"))
         reflect_rate = reflect[1] / reflect[0].seconds if reflect and reflect[0].ok else None
         for label, (r, nbytes, nmsgs, note) in results.items():
             if not r.ok:
@@ -657,6 +667,20 @@ def main():
         rows.append(f"| analytics, {sent / MiB:.0f} MiB piped | protolake --engine direct, stdin, no compression | "
                     f"{sent / MB / r.seconds:.1f} | {msgs / r.seconds:,.0f} | | {fmt_rss(r.maxrss_kib)} "
                     f"| {r.seconds:.2f}s, RSS {rss_ok} |")
+
+    # Cold start: one tiny message, process start to exit (what a one-off `decode` costs).
+    tiny = OUT / "tiny.bin"
+    tiny.write_bytes(b"\x0a\x03abc")
+    cold_cmd = [str(protolake), "decode", "--descriptors", str(descs["analytics"]), "--type", ANALYTICS_TYPE,
+                "-o", "/dev/null", str(tiny)]
+    times = []
+    for _ in range(31):
+        t0 = time.perf_counter()
+        subprocess.run(cold_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    rows.append(f"| one 5-byte message | protolake decode, process start to exit | | | | | "
+                f"median {times[len(times) // 2] * 1000:.1f} ms, min {times[0] * 1000:.1f} ms (31 runs) |")
 
     print()
     print(f"## protolake decode benchmark{' (--quick)' if a.quick else ''}")

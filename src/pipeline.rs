@@ -2,7 +2,7 @@
 //! NDJSON. Every entry point (`decode`, `run`, and the service) goes through
 //! [`transcode_stream`].
 
-use std::io::{BufReader, Read, Write};
+use std::io::{self, BufReader, Read, Write};
 
 use crate::decompress::{self, Compression};
 use crate::error::{Error, Position};
@@ -55,7 +55,7 @@ pub fn transcode_stream<R: Read, W: Write>(
     transcoder: &Transcoder,
     message: MessageId,
     options: &StreamOptions,
-    mut out: W,
+    out: W,
 ) -> Result<StreamStats, Error> {
     let (reader, _) =
         decompress::open(input, options.compression, &options.limits).map_err(|e| {
@@ -68,6 +68,119 @@ pub fn transcode_stream<R: Read, W: Write>(
                 source: FrameError::Read(e),
             }
         })?;
+    transcode_decompressed(name, reader, transcoder, message, options, out)
+}
+
+/// Chunks in flight between the decompressing thread and the transcoding one.
+const PIPELINE_DEPTH: usize = 4;
+/// Size of one chunk.
+const PIPELINE_CHUNK: usize = 256 << 10;
+
+/// As [`transcode_stream`], with decompression on a second thread: it fills the next
+/// chunks while this thread frames and transcodes the current one. Output order is the
+/// input order, errors are the same, and memory stays bounded (`PIPELINE_DEPTH` chunks).
+pub fn transcode_stream_pipelined<R: Read + Send, W: Write>(
+    name: &str,
+    input: R,
+    transcoder: &Transcoder,
+    message: MessageId,
+    options: &StreamOptions,
+    out: W,
+) -> Result<StreamStats, Error> {
+    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(PIPELINE_DEPTH);
+    let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let (compression, limits) = (options.compression, options.limits);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            // Any error (opening included) reaches the reader as a read error, as it would
+            // without the pipeline. A dropped sender is the end of the stream.
+            let mut reader = match decompress::open(input, compression, &limits) {
+                Ok((r, _)) => r,
+                Err(e) => {
+                    let _ = full_tx.send(Err(e));
+                    return;
+                }
+            };
+            loop {
+                let mut chunk = empty_rx.try_recv().unwrap_or_default();
+                chunk.resize(PIPELINE_CHUNK, 0);
+                let mut filled = 0;
+                // Fill most of the chunk: fewer hand-overs.
+                let result = loop {
+                    match reader.read(&mut chunk[filled..]) {
+                        Ok(0) => break Ok(()),
+                        Ok(n) => {
+                            filled += n;
+                            if filled >= PIPELINE_CHUNK / 2 {
+                                break Ok(());
+                            }
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => break Err(e),
+                    }
+                };
+                chunk.truncate(filled);
+                if filled > 0 && full_tx.send(Ok(chunk)).is_err() {
+                    return; // the transcoding side stopped (an error): nothing more to do
+                }
+                match result {
+                    Ok(()) if filled == 0 => return,
+                    Ok(()) => {}
+                    Err(e) => {
+                        let _ = full_tx.send(Err(e));
+                        return;
+                    }
+                }
+            }
+        });
+        let chunks = ChunkReader {
+            full: full_rx,
+            empty: empty_tx,
+            current: Vec::new(),
+            pos: 0,
+        };
+        transcode_decompressed(name, chunks, transcoder, message, options, out)
+    })
+}
+
+/// The reading end of the pipeline: a `Read` over the chunks the decompressor sends.
+struct ChunkReader {
+    full: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    empty: std::sync::mpsc::Sender<Vec<u8>>,
+    current: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.current.len() {
+            match self.full.recv() {
+                Ok(Ok(chunk)) => {
+                    let used = std::mem::replace(&mut self.current, chunk);
+                    // Hand the spent chunk back for reuse (ignored once the producer ended).
+                    let _ = self.empty.send(used);
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len() - self.pos);
+        buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Frames and transcodes an already decompressed stream.
+fn transcode_decompressed<R: Read, W: Write>(
+    name: &str,
+    reader: R,
+    transcoder: &Transcoder,
+    message: MessageId,
+    options: &StreamOptions,
+    mut out: W,
+) -> Result<StreamStats, Error> {
     let mut frames = FrameReader::new(
         BufReader::with_capacity(READ_BUFFER, reader),
         options.framing,
@@ -414,5 +527,113 @@ fn join_error(name: &str, e: tokio::task::JoinError) -> Error {
         } else {
             e.to_string()
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write as _;
+
+    fn transcoder() -> (Transcoder, MessageId) {
+        let dir = tempfile::tempdir().unwrap();
+        let proto = dir.path().join("p.proto");
+        std::fs::write(
+            &proto,
+            "syntax = \"proto3\"; package p; message M { int32 n = 1; string s = 2; }",
+        )
+        .unwrap();
+        let t = Transcoder::new(&crate::registry::load_paths(&[proto]).unwrap());
+        let id = t.message("p.M").unwrap();
+        (t, id)
+    }
+
+    /// `count` varint-framed messages; message `bad` (if any) is truncated.
+    fn stream(count: u32, bad: Option<u32>) -> Vec<u8> {
+        let mut raw = Vec::new();
+        for i in 0..count {
+            let s = format!("message number {i}");
+            let mut m = vec![0x08];
+            prost::encoding::encode_varint(u64::from(i), &mut m);
+            m.push(0x12);
+            prost::encoding::encode_varint(s.len() as u64, &mut m);
+            m.extend_from_slice(s.as_bytes());
+            if Some(i) == bad {
+                m.truncate(m.len() - 3);
+            }
+            prost::encoding::encode_varint(m.len() as u64, &mut raw);
+            raw.extend_from_slice(&m);
+        }
+        raw
+    }
+
+    fn gzip(b: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(b).unwrap();
+        e.finish().unwrap()
+    }
+
+    /// Output and result of both paths over the same input.
+    fn both(input: &[u8], options: &StreamOptions) -> [(Vec<u8>, Result<StreamStats, String>); 2] {
+        let (t, id) = transcoder();
+        let mut a = Vec::new();
+        let ra = transcode_stream("x", input, &t, id, options, &mut a).map_err(|e| e.to_string());
+        let mut b = Vec::new();
+        let rb = transcode_stream_pipelined("x", input, &t, id, options, &mut b)
+            .map_err(|e| e.to_string());
+        [(a, ra), (b, rb)]
+    }
+
+    fn varint_options() -> StreamOptions {
+        StreamOptions {
+            framing: Framing::Varint,
+            ..StreamOptions::default()
+        }
+    }
+
+    #[test]
+    fn the_pipeline_gives_the_same_lines_in_the_same_order() {
+        // Several MB, so many chunks cross the channel and buffers are recycled.
+        let raw = stream(200_000, None);
+        let [(a, ra), (b, rb)] = both(&gzip(&raw), &varint_options());
+        assert_eq!(ra.as_ref().unwrap().messages, 200_000);
+        assert_eq!(ra, rb);
+        assert!(a == b, "outputs differ");
+        assert!(a.starts_with(b"{\"s\":\"message number 0\"}\n{\"n\":1,"));
+    }
+
+    #[test]
+    fn the_pipeline_fails_at_the_same_message_with_the_same_lines_written() {
+        let raw = stream(50_000, Some(30_000));
+        let [(a, ra), (b, rb)] = both(&gzip(&raw), &varint_options());
+        let err = ra.unwrap_err();
+        assert!(err.contains("message 30000 at byte"), "{err}");
+        assert_eq!(Err(err), rb);
+        assert_eq!(a.iter().filter(|&&c| c == b'\n').count(), 30_000);
+        assert!(a == b, "outputs differ");
+    }
+
+    #[test]
+    fn the_pipeline_keeps_the_decompression_cap_and_corrupt_input_errors() {
+        let bomb = gzip(&vec![0u8; 8 << 20]);
+        let capped = StreamOptions {
+            limits: Limits {
+                max_decompressed: 1 << 20,
+                ..Limits::default()
+            },
+            ..varint_options()
+        };
+        let [(_, ra), (_, rb)] = both(&bomb, &capped);
+        let err = ra.unwrap_err();
+        assert!(err.contains("exceeds"), "{err}");
+        assert_eq!(Err(err), rb);
+
+        let mut corrupt = gzip(&stream(1000, None));
+        let mid = corrupt.len() / 2;
+        corrupt[mid] ^= 0xff;
+        let [(a, ra), (b, rb)] = both(&corrupt, &varint_options());
+        assert!(ra.is_err());
+        assert_eq!(ra, rb);
+        assert!(a == b, "outputs differ");
     }
 }

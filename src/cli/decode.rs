@@ -10,7 +10,7 @@ use clap::Args;
 use super::{report, JsonArgs, LimitArgs};
 use crate::decompress::Compression;
 use crate::framing::Framing;
-use crate::pipeline::{transcode_stream, StreamOptions};
+use crate::pipeline::{transcode_stream, transcode_stream_pipelined, StreamOptions};
 use crate::registry::load_paths;
 use crate::transcode::{Engine, Transcoder};
 
@@ -79,14 +79,15 @@ pub(crate) fn run(a: DecodeArgs) -> ExitCode {
         None => Box::new(io::stdout().lock()),
     };
     let mut out = BufWriter::with_capacity(256 << 10, out);
+    let pipelined = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
     let inputs = if a.inputs.is_empty() {
         vec![PathBuf::from("-")]
     } else {
         a.inputs.clone()
     };
     for input in &inputs {
-        let (name, reader): (String, Box<dyn Read>) = if input.as_os_str() == "-" {
-            ("<stdin>".into(), Box::new(io::stdin().lock()))
+        let (name, reader): (String, Box<dyn Read + Send>) = if input.as_os_str() == "-" {
+            ("<stdin>".into(), Box::new(io::stdin()))
         } else {
             match File::open(input) {
                 Ok(f) => (input.display().to_string(), Box::new(f)),
@@ -97,7 +98,13 @@ pub(crate) fn run(a: DecodeArgs) -> ExitCode {
                 }
             }
         };
-        if let Err(e) = transcode_stream(&name, reader, &transcoder, message, &options, &mut out) {
+        // With a second core, decompression runs beside transcoding.
+        let result = if pipelined {
+            transcode_stream_pipelined(&name, reader, &transcoder, message, &options, &mut out)
+        } else {
+            transcode_stream(&name, reader, &transcoder, message, &options, &mut out)
+        };
+        if let Err(e) = result {
             // Lines before the failure stay written.
             let _ = out.flush();
             report(&e);
