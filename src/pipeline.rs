@@ -533,7 +533,6 @@ fn join_error(name: &str, e: tokio::task::JoinError) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write as _;
 
     fn transcoder() -> (Transcoder, MessageId) {
         let dir = tempfile::tempdir().unwrap();
