@@ -258,8 +258,22 @@ struct Writer<'a> {
     stack: Vec<Vec<Occ>>,
 }
 
-#[inline]
+/// Reads a varint. Tags and most values fit in one byte: that case stays inline.
+#[inline(always)]
 fn read_varint(buf: &[u8], pos: &mut usize, end: usize) -> Result<u64> {
+    if *pos < end {
+        if let Some(&b) = buf.get(*pos) {
+            if b < 0x80 {
+                *pos += 1;
+                return Ok(u64::from(b));
+            }
+        }
+    }
+    read_varint_slow(buf, pos, end)
+}
+
+#[inline(never)]
+fn read_varint_slow(buf: &[u8], pos: &mut usize, end: usize) -> Result<u64> {
     let start = *pos;
     let mut value = 0u64;
     for i in 0..10 {
@@ -433,7 +447,9 @@ impl<'a> Writer<'a> {
                     {
                         // proto3 checks every occurrence when parsing, also those a later
                         // one overrides (upb fails the whole message).
-                        if std::str::from_utf8(&buf[s..e]).is_err() {
+                        let bytes = &buf[s..e];
+                        // Most strings are short and ASCII: the cheap test first.
+                        if !bytes.is_ascii() && std::str::from_utf8(bytes).is_err() {
                             return Err(err(
                                 s,
                                 TranscodeErrorKind::InvalidUtf8 {
