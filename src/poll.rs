@@ -55,6 +55,11 @@ const MIN_BACKOFF: Duration = Duration::from_millis(500);
 /// Longest wait between failed receives (Vector caps its backoff at 30 s too).
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
+/// The wait after one more failed receive: doubled, capped at [`MAX_BACKOFF`].
+fn next_backoff(current: Duration) -> Duration {
+    (current * 2).min(MAX_BACKOFF)
+}
+
 /// Polls until `shutdown` resolves (or after one receive with `once`).
 pub async fn run(
     svc: Arc<Service>,
@@ -92,7 +97,7 @@ pub async fn run(
                     () = tokio::time::sleep(backoff) => {}
                     () = &mut shutdown => return Ok(summary),
                 }
-                backoff = (backoff * 2).min(MAX_BACKOFF);
+                backoff = next_backoff(backoff);
                 continue;
             }
         };
@@ -114,46 +119,17 @@ pub async fn run(
         }
         let metrics = Arc::new(Metrics::default());
         let progress = Arc::new(Progress::default());
-        // Keep the messages still in flight invisible while they are processed, and no
-        // longer: a finished one is deleted (or, failed, must come back on time).
-        let heartbeat = visibility.map(|vt| {
-            let (sqs, url, progress) = (sqs.clone(), opts.queue_url.clone(), progress.clone());
-            let in_flight: Vec<(String, String)> = handles
-                .iter()
-                .map(|(i, h)| (i.clone(), h.clone()))
-                .collect();
-            tokio::spawn(async move {
-                let period = Duration::from_secs(u64::from((vt / 2).max(1)));
-                loop {
-                    tokio::time::sleep(period).await;
-                    let entries: Vec<_> = in_flight
-                        .iter()
-                        .filter(|(id, _)| !progress.is_finished(id))
-                        .enumerate()
-                        .filter_map(|(n, (_, h))| {
-                            ChangeMessageVisibilityBatchRequestEntry::builder()
-                                .id(n.to_string())
-                                .receipt_handle(h)
-                                .visibility_timeout(vt as i32)
-                                .build()
-                                .ok()
-                        })
-                        .collect();
-                    if entries.is_empty() {
-                        continue;
-                    }
-                    if let Err(e) = sqs
-                        .change_message_visibility_batch()
-                        .queue_url(&url)
-                        .set_entries(Some(entries))
-                        .send()
-                        .await
-                    {
-                        tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(&e), "visibility heartbeat failed");
-                    }
-                }
-            })
-        });
+        // Beside the batch: delete each success as soon as it finishes, and keep the
+        // records still in flight (only those) invisible until they finish.
+        let (stop_tending, stopped) = tokio::sync::oneshot::channel::<()>();
+        let tender = tokio::spawn(tend(
+            sqs.clone(),
+            opts.queue_url.clone(),
+            handles.clone(),
+            progress.clone(),
+            visibility,
+            stopped,
+        ));
         let ids: Vec<String> = records.iter().map(|(i, _)| i.clone()).collect();
         let mut batch = Box::pin(process_batch(&svc, records, None, &metrics, &progress));
         // On shutdown the records in flight get a grace period to finish; past it they are
@@ -173,30 +149,40 @@ pub async fn run(
         };
         // Dropping the batch aborts its abandoned tasks: no landing starts after this point.
         drop(batch);
-        if let Some(h) = heartbeat {
-            h.abort();
-        }
-        let (succeeded, failed, abandoned): (Vec<&String>, Vec<String>, Vec<&String>) =
-            match failed {
-                Some(failed) => (
-                    ids.iter().filter(|i| !failed.contains(i)).collect(),
-                    failed,
-                    Vec::new(),
-                ),
-                None => {
-                    let ok = progress.succeeded();
-                    let (done, open): (Vec<&String>, Vec<&String>) =
-                        ids.iter().partition(|i| progress.is_finished(i));
-                    (
-                        ids.iter().filter(|i| ok.contains(i)).collect(),
-                        done.into_iter().filter(|i| !ok.contains(i)).cloned().collect(),
-                        open,
-                    )
-                }
-            };
-        delete(&sqs, &opts.queue_url, &succeeded, &handles).await;
+        let _ = stop_tending.send(());
+        let deleted = tender.await.unwrap_or_default();
+        let (succeeded, failed, abandoned): (Vec<&String>, Vec<String>, Vec<&String>) = match failed
+        {
+            Some(failed) => (
+                ids.iter().filter(|i| !failed.contains(i)).collect(),
+                failed,
+                Vec::new(),
+            ),
+            None => {
+                let ok = progress.succeeded();
+                let (done, open): (Vec<&String>, Vec<&String>) =
+                    ids.iter().partition(|i| progress.is_finished(i));
+                (
+                    ids.iter().filter(|i| ok.contains(i)).collect(),
+                    done.into_iter()
+                        .filter(|i| !ok.contains(i))
+                        .cloned()
+                        .collect(),
+                    open,
+                )
+            }
+        };
+        let undeleted: Vec<&String> = succeeded
+            .iter()
+            .copied()
+            .filter(|i| !deleted.contains(*i))
+            .collect();
+        delete(&sqs, &opts.queue_url, &undeleted, &handles).await;
         if !abandoned.is_empty() {
-            tracing::warn!(abandoned = abandoned.len(), "records abandoned unfinished at shutdown; released for redelivery");
+            tracing::warn!(
+                abandoned = abandoned.len(),
+                "records abandoned unfinished at shutdown; released for redelivery"
+            );
             release(&sqs, &opts.queue_url, &abandoned, &handles).await;
         }
         summary.succeeded += succeeded.len() as u64;
@@ -205,6 +191,76 @@ pub async fn run(
         println!("{}", metrics.emf("protolake-poll"));
         if opts.once || stopping {
             return Ok(summary);
+        }
+    }
+}
+
+/// Runs beside a batch until `stop`: deletes each success as soon as it finishes (a finished
+/// message is no longer extended, so it must go before its visibility timeout passes), and
+/// every `visibility / 2` extends the messages still in flight. Returns the ids deleted.
+async fn tend(
+    sqs: Client,
+    url: String,
+    handles: std::collections::HashMap<String, String>,
+    progress: Arc<Progress>,
+    visibility: Option<u32>,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) -> std::collections::HashSet<String> {
+    let mut deleted = std::collections::HashSet::new();
+    let period = visibility.map(|vt| Duration::from_secs(u64::from((vt / 2).max(1))));
+    let mut next_beat = period.map(|p| tokio::time::Instant::now() + p);
+    loop {
+        let beat = async {
+            match next_beat {
+                Some(t) => tokio::time::sleep_until(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        let mut extend = false;
+        tokio::select! {
+            _ = &mut stop => return deleted,
+            () = progress.changed() => {}
+            () = beat => extend = true,
+        }
+        let done: Vec<String> = progress
+            .succeeded()
+            .into_iter()
+            .filter(|i| !deleted.contains(i))
+            .collect();
+        if !done.is_empty() {
+            let refs: Vec<&String> = done.iter().collect();
+            delete(&sqs, &url, &refs, &handles).await;
+            deleted.extend(done);
+        }
+        if let (true, Some(vt), Some(p)) = (extend, visibility, period) {
+            next_beat = Some(tokio::time::Instant::now() + p);
+            let open: Vec<&String> = handles
+                .keys()
+                .filter(|i| !progress.is_finished(i))
+                .collect();
+            for chunk in open.chunks(10) {
+                let entries: Vec<_> = chunk
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(n, id)| {
+                        ChangeMessageVisibilityBatchRequestEntry::builder()
+                            .id(n.to_string())
+                            .receipt_handle(&handles[*id])
+                            .visibility_timeout(vt as i32)
+                            .build()
+                            .ok()
+                    })
+                    .collect();
+                if let Err(e) = sqs
+                    .change_message_visibility_batch()
+                    .queue_url(&url)
+                    .set_entries(Some(entries))
+                    .send()
+                    .await
+                {
+                    tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(&e), "visibility heartbeat failed");
+                }
+            }
         }
     }
 }
@@ -293,4 +349,25 @@ async fn queue_visibility(sqs: &Client, url: &str) -> Option<u32> {
         .get(&QueueAttributeName::VisibilityTimeout)?
         .parse()
         .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Catalogue row Q3 (the cap; tests/reliability.rs shows there is no spin).
+    #[test]
+    fn row_q3_receive_backoff_doubles_and_is_capped_at_30_s() {
+        let mut b = MIN_BACKOFF;
+        let mut seen = vec![b];
+        for _ in 0..10 {
+            b = next_backoff(b);
+            seen.push(b);
+        }
+        assert_eq!(seen[1], Duration::from_secs(1));
+        assert_eq!(seen[4], Duration::from_secs(8));
+        assert!(seen.windows(2).all(|w| w[1] >= w[0]));
+        assert_eq!(*seen.last().unwrap(), MAX_BACKOFF);
+        assert_eq!(MAX_BACKOFF, Duration::from_secs(30));
+    }
 }

@@ -53,6 +53,7 @@ pub struct Service {
 #[derive(Debug, Default)]
 pub struct Progress {
     finished: std::sync::Mutex<std::collections::HashMap<String, bool>>,
+    changed: tokio::sync::Notify,
 }
 
 impl Progress {
@@ -63,6 +64,13 @@ impl Progress {
 
     fn record(&self, id: &str, ok: bool) {
         self.finished().insert(id.to_owned(), ok);
+        self.changed.notify_one();
+    }
+
+    /// Resolves when a record finished since the last call (a finish with nobody waiting
+    /// is kept, so none is missed).
+    pub async fn changed(&self) {
+        self.changed.notified().await;
     }
 
     /// Whether record `id` has finished (either way).

@@ -242,7 +242,11 @@ mod tests {
         a.commit().unwrap();
         b.commit().unwrap();
         assert_eq!(fs::read(&dest).unwrap(), b"{\"n\":1}\n");
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary left");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary left"
+        );
     }
 
     #[test]
