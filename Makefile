@@ -8,7 +8,7 @@ STAMP     := $(VENV)/.installed
 BIN       := target/release/protolake
 LANDING   := out/landing
 
-.PHONY: demo test build setup descriptors check-descriptors fixtures check-fixtures lint compat bench bench-quick bench-criterion bench-registry bench-compat fuzz fuzz-build soak lambda e2e lint-template clean
+.PHONY: demo test build setup descriptors check-descriptors fixtures check-fixtures lint compat bench bench-quick bench-criterion bench-registry bench-compat fuzz fuzz-build soak lambda e2e lint-template lint-iam deny load clean
 
 # Project-local Python for the reference fixtures (PyPI protobuf, pinned).
 $(STAMP): tests/requirements.txt
@@ -126,9 +126,27 @@ lambda:
 e2e: setup
 	deploy/e2e.sh
 
-# AWS SAM template, linted offline (cfn-lint comes with moto[server]).
-lint-template: setup
+# AWS SAM template, linted offline (cfn-lint comes with moto[server]); no wildcard IAM action.
+lint-template: setup lint-iam
 	$(VENV)/bin/cfn-lint template.yaml
+
+lint-iam:
+	python3 scripts/check_iam_actions.py template.yaml
+
+# Licenses and banned crates (offline once installed). cargo-deny is pinned and installed
+# into .tools/ on first use. Advisories need the network: see the README.
+DENY_VERSION := 0.20.2
+DENY         := .tools/bin/cargo-deny
+$(DENY):
+	cargo install --locked cargo-deny@$(DENY_VERSION) --root .tools
+
+deny: $(DENY)
+	@$(DENY) --version | grep -q ' $(DENY_VERSION)$$' || cargo install --locked --force cargo-deny@$(DENY_VERSION) --root .tools
+	PATH="$(CURDIR)/.tools/bin:$$PATH" cargo deny check --hide-inclusion-graph licenses bans
+
+# 10,000 small objects through moto: S3 notifications -> SQS -> `protolake poll` (release).
+load: build setup
+	$(PY) bench/load.py $(LOAD_ARGS)
 
 clean:
 	rm -rf out bench/out

@@ -38,6 +38,26 @@ pub enum Error {
         /// What.
         source: TranscodeError,
     },
+    /// The NDJSON of one input grew past [`crate::limits::Limits::max_output`].
+    #[error("{input}: message {} at byte {}: output exceeds the limit of {max} bytes (raise --max-output if this is real)", .at.index, .at.offset)]
+    OutputTooLarge {
+        /// Input or object name.
+        input: String,
+        /// The message whose line crossed the limit.
+        at: Position,
+        /// The limit in force.
+        max: u64,
+    },
+    /// The stored object is larger than [`crate::limits::Limits::max_object`].
+    #[error("{input}: object of {size} bytes exceeds the limit of {max} bytes (raise --max-object if this is real)")]
+    ObjectTooLarge {
+        /// Object name.
+        input: String,
+        /// Its Content-Length.
+        size: u64,
+        /// The limit in force.
+        max: u64,
+    },
     /// Schemas or routes could not be loaded.
     #[error(transparent)]
     Registry(#[from] RegistryError),

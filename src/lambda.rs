@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::LambdaEvent;
 
-use crate::service::{process_batch, Metrics, Service};
+use crate::service::{process_batch, Metrics, Progress, Service};
 
 /// Records still running this close to the invocation deadline are failed, so the response
 /// reaches Lambda in time and the finished records are not retried.
@@ -39,7 +39,8 @@ pub async fn handler(
         }
     }
     let metrics = Arc::new(Metrics::default());
-    failed.extend(process_batch(&svc, records, deadline, &metrics).await);
+    let progress = Arc::new(Progress::default());
+    failed.extend(process_batch(&svc, records, deadline, &metrics, &progress).await);
     let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "protolake".into());
     println!("{}", metrics.emf(&function));
     let mut response = SqsBatchResponse::default();

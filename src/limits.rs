@@ -4,6 +4,10 @@
 /// Resource limits applied to every object (and every `decode` input).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
+    /// Largest stored (compressed) object, in bytes, checked against its Content-Length
+    /// before any byte is read: an oversized object fails at once instead of being
+    /// downloaded until another limit trips.
+    pub max_object: u64,
     /// Largest single frame (one serialized message), in bytes. Checked before anything is
     /// allocated for it, so a lying length prefix cannot make us reserve memory.
     pub max_frame: u64,
@@ -13,6 +17,10 @@ pub struct Limits {
     /// Most messages in one object: millions of empty frames are cheap to send and expensive
     /// to print (`{}` per line), so they are capped too.
     pub max_messages: u64,
+    /// Most NDJSON bytes one object may produce: with `--emit-defaults`, ten million empty
+    /// frames (10 KB gzip'd) would print gigabytes, and the service spools its output to a
+    /// bounded local disk.
+    pub max_output: u64,
     /// Deepest nesting of messages, groups, map entries and `Any` payloads. Matches the
     /// recursion limit of protobuf's C++, Java and upb runtimes (100).
     pub max_depth: u32,
@@ -27,6 +35,10 @@ impl Limits {
     /// 8 GiB decompressed per object: generous for real streams (the soak test lands 2 GiB),
     /// small enough that a bomb is stopped in seconds.
     pub const DEFAULT_MAX_DECOMPRESSED: u64 = 8 << 30;
+    /// 8 GiB stored per object (as much as may decompress: compression only shrinks).
+    pub const DEFAULT_MAX_OBJECT: u64 = 8 << 30;
+    /// 8 GiB of NDJSON per object (Lambda's ephemeral storage is at most 10 GiB).
+    pub const DEFAULT_MAX_OUTPUT: u64 = 8 << 30;
     /// 100 million messages per object.
     pub const DEFAULT_MAX_MESSAGES: u64 = 100_000_000;
     /// Nesting depth 100, as protobuf's reference runtimes.
@@ -38,6 +50,8 @@ impl Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
+            max_object: Self::DEFAULT_MAX_OBJECT,
+            max_output: Self::DEFAULT_MAX_OUTPUT,
             max_frame: Self::DEFAULT_MAX_FRAME,
             max_decompressed: Self::DEFAULT_MAX_DECOMPRESSED,
             max_messages: Self::DEFAULT_MAX_MESSAGES,

@@ -71,6 +71,27 @@ mod tests {
         assert_eq!(landing_key("", Some("b"), "k", true), "b/k.ndjson.gz");
     }
 
+    proptest::proptest! {
+        /// Catalogue row W6: any source key, up to past S3's limit, `/`-heavy or unicode,
+        /// gives a landing key within 1,024 bytes, the same each time, and distinct keys
+        /// (or buckets) never share one.
+        #[test]
+        fn row_w6_landing_keys_are_bounded_deterministic_and_collision_free(
+            a in "[a-z/é日~.=%+ ]{0,1100}",
+            b in "[a-z/é日~.=%+ ]{0,1100}",
+            gzip: bool,
+        ) {
+            let ka = landing_key("landing/", Some("bucket-1"), &a, gzip);
+            proptest::prop_assert!(ka.len() <= MAX_KEY_BYTES, "{} bytes", ka.len());
+            proptest::prop_assert_eq!(&ka, &landing_key("landing/", Some("bucket-1"), &a, gzip));
+            proptest::prop_assert!(ka.starts_with("landing/bucket-1/"));
+            if a != b {
+                proptest::prop_assert_ne!(&ka, &landing_key("landing/", Some("bucket-1"), &b, gzip));
+            }
+            proptest::prop_assert_ne!(&ka, &landing_key("landing/", Some("bucket-2"), &a, gzip));
+        }
+    }
+
     #[test]
     fn long_keys_stay_within_1024_bytes_and_do_not_collide() {
         let a = "é".repeat(600);

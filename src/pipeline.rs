@@ -224,6 +224,16 @@ fn transcode_decompressed<R: Read, W: Write>(
         line.push(b'\n');
         stats.messages += 1;
         stats.bytes_out += line.len() as u64;
+        if stats.bytes_out > options.limits.max_output {
+            return Err(Error::OutputTooLarge {
+                input: name.to_owned(),
+                at: Position {
+                    index: frame.index,
+                    offset: frame.offset,
+                },
+                max: options.limits.max_output,
+            });
+        }
         out.write_all(&line).map_err(|e| Error::Io {
             input: name.to_owned(),
             source: e,
@@ -356,6 +366,14 @@ pub async fn process(deps: &Deps, source: Source) -> Result<Outcome, Error> {
                 .open(key, version_id.as_deref(), etag.as_deref())
                 .await
                 .map_err(Error::Source)?;
+            // Checked before a byte of the body is read; dropping the body closes the stream.
+            if obj.size > deps.options.limits.max_object {
+                return Err(Error::ObjectTooLarge {
+                    input: name.clone(),
+                    size: obj.size,
+                    max: deps.options.limits.max_object,
+                });
+            }
             let reader = tokio_util::io::SyncIoBridge::new(obj.body);
             (
                 Box::new(reader),

@@ -43,6 +43,52 @@ pub struct Service {
     pub on_missing: OnMissing,
     /// Records processed at once.
     pub concurrency: usize,
+    /// Longest one record may take once it started (its own clock, inside the invocation's
+    /// deadline): a source body that stalls fails its record, not the batch.
+    pub record_timeout: Option<Duration>,
+}
+
+/// Which records of a batch have finished, and how. `poll` extends the visibility of the
+/// others only, and when it abandons a batch at shutdown it deletes only the successes.
+#[derive(Debug, Default)]
+pub struct Progress {
+    finished: std::sync::Mutex<std::collections::HashMap<String, bool>>,
+    changed: tokio::sync::Notify,
+}
+
+impl Progress {
+    fn finished(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, bool>> {
+        // A panic elsewhere cannot leave the map half-updated (one insert at a time).
+        self.finished.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn record(&self, id: &str, ok: bool) {
+        self.finished().insert(id.to_owned(), ok);
+        self.changed.notify_one();
+    }
+
+    /// Resolves when a record finished since the last call (a finish with nobody waiting
+    /// is kept, so none is missed).
+    pub async fn changed(&self) {
+        self.changed.notified().await;
+    }
+
+    /// Whether record `id` has finished (either way).
+    pub fn is_finished(&self, id: &str) -> bool {
+        self.finished().contains_key(id)
+    }
+
+    /// The records that finished successfully so far.
+    pub fn succeeded(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .finished()
+            .iter()
+            .filter(|(_, ok)| **ok)
+            .map(|(id, _)| id.clone())
+            .collect();
+        ids.sort();
+        ids
+    }
 }
 
 /// Counters of one invocation (or one `poll` batch).
@@ -173,16 +219,23 @@ pub async fn process_record(svc: &Service, body: &str, metrics: &Metrics) -> Res
 }
 
 /// Runs `records` (id, body) through [`process_record`] with bounded concurrency, each in
-/// its own task so a panic fails only its record, all bounded by `deadline`. Returns the ids
-/// that failed.
+/// its own task so a panic fails only its record, each bounded by the service's record
+/// timeout and all by `deadline`; `progress` learns of each record as it finishes. Returns
+/// the ids that failed.
 pub async fn process_batch(
     svc: &Arc<Service>,
     records: Vec<(String, String)>,
     deadline: Option<Duration>,
     metrics: &Arc<Metrics>,
+    progress: &Arc<Progress>,
 ) -> Vec<String> {
     let (s, m) = (svc.clone(), metrics.clone());
-    let failed = run_isolated(records, svc.concurrency, deadline, move |body| {
+    let bounds = Bounds {
+        concurrency: svc.concurrency,
+        deadline,
+        record_timeout: svc.record_timeout,
+    };
+    let failed = run_isolated(records, bounds, progress.clone(), move |body| {
         let (svc, metrics) = (s.clone(), m.clone());
         async move { process_record(&svc, &body, &metrics).await }
     })
@@ -193,13 +246,25 @@ pub async fn process_batch(
     failed
 }
 
+/// How a batch is bounded.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Bounds {
+    /// Records run at once.
+    pub concurrency: usize,
+    /// The whole batch's budget, counted from its start (the invocation deadline less a margin).
+    pub deadline: Option<Duration>,
+    /// One record's budget, counted from when it gets a slot.
+    pub record_timeout: Option<Duration>,
+}
+
 /// Runs `work` on every (id, body): at most `concurrency` at once, each in its own task (a
-/// panic fails that record only), all of them bounded by one deadline counted from now, so
-/// records waiting for a slot do not get a fresh budget. Returns the ids that failed.
+/// panic fails that record only), each bounded by its own timeout and all of them by one
+/// deadline counted from now, so records waiting for a slot do not get a fresh budget.
+/// Returns the ids that failed.
 pub async fn run_isolated<F, Fut>(
     records: Vec<(String, String)>,
-    concurrency: usize,
-    deadline: Option<Duration>,
+    bounds: Bounds,
+    progress: Arc<Progress>,
     work: F,
 ) -> Vec<String>
 where
@@ -207,17 +272,28 @@ where
     Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
 {
     let work = Arc::new(work);
-    let until = deadline.map(|d| tokio::time::Instant::now() + d);
-    let semaphore = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let until = bounds.deadline.map(|d| tokio::time::Instant::now() + d);
+    let record_timeout = bounds.record_timeout;
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(bounds.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     let mut ids = std::collections::HashMap::new();
     for (id, body) in records {
-        let (work, semaphore) = (work.clone(), semaphore.clone());
+        let (work, semaphore, progress) = (work.clone(), semaphore.clone(), progress.clone());
         let record_id = id.clone();
         let handle = tasks.spawn(async move {
             let run = async move {
                 let _permit = semaphore.acquire_owned().await;
-                work(body).await
+                match record_timeout {
+                    Some(t) => tokio::time::timeout(t, work(body))
+                        .await
+                        .unwrap_or_else(|_| {
+                            Err(format!(
+                                "not finished within the record timeout of {} s",
+                                t.as_secs_f64()
+                            ))
+                        }),
+                    None => work(body).await,
+                }
             };
             let result = match until {
                 Some(t) => tokio::time::timeout_at(t, run).await.unwrap_or_else(|_| {
@@ -228,6 +304,7 @@ where
                 }),
                 None => run.await,
             };
+            progress.record(&record_id, result.is_ok());
             (record_id, result)
         });
         ids.insert(handle.id(), id);
@@ -242,6 +319,7 @@ where
             }
             Err(e) => {
                 let id = ids.get(&e.id()).cloned().unwrap_or_default();
+                progress.record(&id, false);
                 tracing::error!(message_id = %id, panic = e.is_panic(), "record task failed; only this record fails");
                 failed.push(id);
             }
@@ -259,12 +337,22 @@ mod tests {
         ids.iter().map(|i| (i.to_string(), i.to_string())).collect()
     }
 
+    fn bounds(concurrency: usize, deadline: Option<u64>, record: Option<u64>) -> Bounds {
+        Bounds {
+            concurrency,
+            deadline: deadline.map(Duration::from_secs),
+            record_timeout: record.map(Duration::from_secs),
+        }
+    }
+
+    /// Catalogue row L3.
     #[tokio::test]
-    async fn a_panicking_record_fails_alone() {
+    async fn row_l3_a_panicking_record_fails_alone() {
+        let progress = Arc::new(Progress::default());
         let failed = run_isolated(
             records(&["ok-1", "boom", "ok-2", "bad"]),
-            2,
-            None,
+            bounds(2, None, None),
+            progress.clone(),
             |body| async move {
                 match body.as_str() {
                     "boom" => panic!("a bug while processing one record"),
@@ -275,16 +363,18 @@ mod tests {
         )
         .await;
         assert_eq!(failed, vec!["bad", "boom"]);
+        assert_eq!(progress.succeeded(), vec!["ok-1", "ok-2"]);
+        assert!(progress.is_finished("boom"));
     }
 
-    /// Virtual time: the slow record and the one queued behind it (concurrency 1) miss the
-    /// deadline; the one that finished first is not reported.
+    /// Catalogue row L4. Virtual time: the slow record and the one queued behind it
+    /// (concurrency 1) miss the deadline; the one that finished first is not reported.
     #[tokio::test(start_paused = true)]
-    async fn records_past_the_deadline_fail_and_queued_ones_get_no_fresh_budget() {
+    async fn row_l4_records_past_the_deadline_fail_and_queued_ones_get_no_fresh_budget() {
         let failed = run_isolated(
             records(&["a-fast", "b-slow", "c-queued"]),
-            1,
-            Some(Duration::from_secs(10)),
+            bounds(1, Some(10), None),
+            Arc::default(),
             |body| async move {
                 let secs = match body.as_str() {
                     "a-fast" => 1,
@@ -297,6 +387,27 @@ mod tests {
         )
         .await;
         assert_eq!(failed, vec!["b-slow", "c-queued"]);
+    }
+
+    /// Catalogue row S4 (unit half). Virtual time: a record that hangs fails at its own
+    /// timeout, long before the batch deadline; its neighbours, queued behind it, still run
+    /// with their own full budget.
+    #[tokio::test(start_paused = true)]
+    async fn row_s4_a_hanging_record_fails_at_its_own_timeout_and_the_others_finish() {
+        let started = tokio::time::Instant::now();
+        let failed = run_isolated(
+            records(&["a-hangs", "b-ok", "c-ok"]),
+            bounds(1, Some(600), Some(5)),
+            Arc::default(),
+            |body| async move {
+                let secs = if body == "a-hangs" { 3600 } else { 4 };
+                tokio::time::sleep(Duration::from_secs(secs)).await;
+                Ok(())
+            },
+        )
+        .await;
+        assert_eq!(failed, vec!["a-hangs"]);
+        assert!(started.elapsed() < Duration::from_secs(600));
     }
 
     #[test]

@@ -133,6 +133,7 @@ async fn service(s3: &aws_sdk_s3::Client, reg: &str, land: &str) -> Arc<Service>
         s3: s3.clone(),
         on_missing: OnMissing::Ack,
         concurrency: 3,
+        record_timeout: None,
     })
 }
 

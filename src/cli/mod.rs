@@ -78,6 +78,12 @@ pub(crate) struct LimitArgs {
     /// Largest decompressed size of one input or object (guards against decompression bombs).
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "8GiB", env = "PROTOLAKE_MAX_DECOMPRESSED")]
     max_decompressed: u64,
+    /// Largest stored (compressed) S3 object, checked before it is read.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "8GiB", env = "PROTOLAKE_MAX_OBJECT")]
+    max_object: u64,
+    /// Most NDJSON bytes one input or object may produce.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "8GiB", env = "PROTOLAKE_MAX_OUTPUT")]
+    max_output: u64,
     /// Most messages in one input or object.
     #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT_MAX_MESSAGES, env = "PROTOLAKE_MAX_MESSAGES")]
     max_messages: u64,
@@ -92,6 +98,8 @@ impl LimitArgs {
             max_frame: self.max_frame,
             max_decompressed: self.max_decompressed,
             max_messages: self.max_messages,
+            max_object: self.max_object,
+            max_output: self.max_output,
             max_depth: self.max_depth,
             ..Limits::default()
         }

@@ -68,6 +68,14 @@ pub(crate) struct ServiceArgs {
         value_name = "N"
     )]
     concurrency: usize,
+    /// Longest one record may take once started (0: no limit but the Lambda's deadline).
+    #[arg(
+        long,
+        env = "PROTOLAKE_RECORD_TIMEOUT_SECS",
+        default_value_t = 900,
+        value_name = "SECS"
+    )]
+    record_timeout_secs: u64,
     #[command(flatten)]
     json: JsonArgs,
     #[command(flatten)]
@@ -100,6 +108,8 @@ impl ServiceArgs {
             s3: crate::store::s3::client().await,
             on_missing: self.on_missing_object,
             concurrency: self.concurrency.max(1),
+            record_timeout: (self.record_timeout_secs > 0)
+                .then(|| Duration::from_secs(self.record_timeout_secs)),
         }
     }
 }
@@ -121,6 +131,15 @@ pub(crate) struct PollArgs {
     /// Long-poll wait in seconds (0-20).
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(i32).range(0..=20), value_name = "SECS")]
     wait_seconds: i32,
+    /// On SIGTERM/SIGINT, seconds the records in flight may still take before they are
+    /// abandoned (not deleted: SQS redelivers them).
+    #[arg(
+        long,
+        env = "PROTOLAKE_SHUTDOWN_GRACE_SECS",
+        default_value_t = 20,
+        value_name = "SECS"
+    )]
+    shutdown_grace_secs: u64,
     #[command(flatten)]
     service: ServiceArgs,
 }
@@ -159,18 +178,21 @@ pub(crate) fn poll(a: PollArgs) -> ExitCode {
         return ExitCode::FAILURE;
     };
     rt.block_on(async {
+        // Handlers installed before anything else, so an early SIGTERM is not fatal.
+        let shutdown = shutdown_signal();
         let svc = Arc::new(a.service.service().await);
         let sqs = crate::poll::client().await;
         let opts = crate::poll::PollOptions {
             queue_url: a.queue_url.clone(),
             once: a.once,
             wait_seconds: a.wait_seconds,
+            shutdown_grace: Duration::from_secs(a.shutdown_grace_secs),
         };
-        match crate::poll::run(svc, sqs, opts, shutdown_signal()).await {
+        match crate::poll::run(svc, sqs, opts, shutdown).await {
             Ok(s) => {
                 eprintln!(
-                    "protolake poll: {} received, {} succeeded, {} failed",
-                    s.received, s.succeeded, s.failed
+                    "protolake poll: {} received, {} succeeded, {} failed, {} abandoned",
+                    s.received, s.succeeded, s.failed, s.abandoned
                 );
                 if a.once && s.failed > 0 {
                     ExitCode::FAILURE
@@ -186,18 +208,22 @@ pub(crate) fn poll(a: PollArgs) -> ExitCode {
     })
 }
 
-/// SIGTERM or SIGINT.
-async fn shutdown_signal() {
+/// SIGTERM or SIGINT. The handlers are installed when this is called, not when the future
+/// is first polled.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => return std::future::pending().await,
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
+    let term = signal(SignalKind::terminate()).ok();
+    let int = signal(SignalKind::interrupt()).ok();
+    async move {
+        let (Some(mut term), Some(mut int)) = (term, int) else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        tracing::info!("shutdown requested");
     }
-    tracing::info!("shutdown requested: finishing the records in flight");
 }
 
 /// The `bootstrap` binary: configuration from the environment only.

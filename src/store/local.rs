@@ -157,7 +157,11 @@ impl Landing {
             fs::create_dir_all(dir)?;
         }
         let mut name = dest.file_name().unwrap_or_default().to_os_string();
-        name.push(format!(".tmp-{}", std::process::id()));
+        // Unique per writer: two records landing the same key at once (a duplicate
+        // notification in one batch) must not write into one temporary file.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        name.push(format!(".tmp-{}-{n}", std::process::id()));
         let tmp = dest.with_file_name(name);
         let writer = BufWriter::with_capacity(256 << 10, File::create(&tmp)?);
         Ok(Landing {
@@ -225,6 +229,24 @@ mod tests {
         l.write_all(b"{}\n").unwrap();
         l.commit().unwrap();
         assert_eq!(fs::read(&dest).unwrap(), b"{}\n");
+    }
+
+    #[test]
+    fn two_writers_of_one_key_each_commit_whole_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("k.ndjson");
+        let mut a = Landing::create(dest.clone()).unwrap();
+        let mut b = Landing::create(dest.clone()).unwrap();
+        a.write_all(b"{\"n\":1}\n").unwrap();
+        b.write_all(b"{\"n\":1}\n").unwrap();
+        a.commit().unwrap();
+        b.commit().unwrap();
+        assert_eq!(fs::read(&dest).unwrap(), b"{\"n\":1}\n");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary left"
+        );
     }
 
     #[test]

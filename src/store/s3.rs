@@ -29,6 +29,8 @@ pub async fn client() -> Client {
 pub struct S3Store {
     client: Client,
     bucket: String,
+    multipart_threshold: u64,
+    part_size: u64,
 }
 
 /// An object opened for streaming.
@@ -102,7 +104,21 @@ where
 impl S3Store {
     /// A store for `bucket`.
     pub fn new(client: Client, bucket: String) -> Self {
-        S3Store { client, bucket }
+        S3Store {
+            client,
+            bucket,
+            multipart_threshold: MULTIPART_THRESHOLD,
+            part_size: PART_SIZE,
+        }
+    }
+
+    /// The same store with another multipart threshold and part size (tests use a small
+    /// threshold to exercise multipart uploads with small outputs; S3 wants parts of at
+    /// least 5 MiB except the last).
+    pub fn with_multipart(mut self, threshold: u64, part_size: u64) -> Self {
+        self.multipart_threshold = threshold;
+        self.part_size = part_size.max(1);
+        self
     }
 
     /// The bucket.
@@ -213,7 +229,7 @@ impl S3Store {
             .await
             .map(|m| m.len())
             .map_err(|e| file_error(path, e))?;
-        if size > MULTIPART_THRESHOLD {
+        if size > self.multipart_threshold {
             return self.put_file_multipart(key, path, content_type, size).await;
         }
         let body = ByteStream::from_path(path)
@@ -248,17 +264,20 @@ impl S3Store {
             .await
             .map_err(|e| map_err(self.loc(key), e))?;
         let upload_id = created.upload_id().unwrap_or_default().to_owned();
+        // Incomplete uploads are billed until aborted: abort on failure, and also when this
+        // future is dropped half-way (a record deadline), through the guard.
+        let mut guard = AbortOnDrop {
+            client: self.client.clone(),
+            bucket: self.bucket.clone(),
+            key: key.to_owned(),
+            upload_id: Some(upload_id.clone()),
+        };
         let result = self.upload_parts(key, path, size, &upload_id).await;
+        guard.upload_id = None;
         if result.is_err() {
-            // Incomplete uploads are billed until aborted.
-            let _ = self
-                .client
-                .abort_multipart_upload()
-                .bucket(&self.bucket)
-                .key(key)
-                .upload_id(&upload_id)
-                .send()
-                .await;
+            if let Err(e) = abort_upload(&self.client, &self.bucket, key, &upload_id).await {
+                tracing::warn!(bucket = %self.bucket, %key, error = %e, "aborting a failed multipart upload failed; the bucket's AbortIncompleteMultipartUpload rule removes it");
+            }
         }
         result
     }
@@ -275,7 +294,7 @@ impl S3Store {
         let mut offset = 0u64;
         let mut number = 1i32;
         while offset < size {
-            let len = PART_SIZE.min(size - offset);
+            let len = self.part_size.min(size - offset);
             let body = ByteStream::read_from()
                 .path(path)
                 .offset(offset)
@@ -322,6 +341,48 @@ impl S3Store {
             .await
             .map_err(|e| map_err(self.loc(key), e))?;
         Ok(())
+    }
+}
+
+async fn abort_upload(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    upload_id: &str,
+) -> Result<(), String> {
+    client
+        .abort_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(upload_id)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| DisplayErrorContext(&e).to_string())
+}
+
+/// Aborts a multipart upload whose future was dropped before it finished or failed.
+struct AbortOnDrop {
+    client: Client,
+    bucket: String,
+    key: String,
+    upload_id: Option<String>,
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        let Some(upload_id) = self.upload_id.take() else {
+            return;
+        };
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (client, bucket, key) = (self.client.clone(), self.bucket.clone(), self.key.clone());
+        rt.spawn(async move {
+            if let Err(e) = abort_upload(&client, &bucket, &key, &upload_id).await {
+                tracing::warn!(%bucket, %key, error = %e, "aborting an abandoned multipart upload failed");
+            }
+        });
     }
 }
 
