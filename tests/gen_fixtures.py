@@ -1318,6 +1318,8 @@ def wire_cases(b, s, refs):
          "Any with a non-googleapis type URL prefix")
     add3("wkt_any_no_slash", fl(anyf, any_("protolake.test3.ForeignMessage", fv(1, 2), "")),
          "Any type URL without a '/'")
+    add3("wkt_any_leading_dot", fl(anyf, any_(".protolake.test3.ForeignMessage", fv(1, 2))),
+         "Any type URL whose name starts with '.' (found by the differential fuzzer)")
     add3("wkt_any_trailing_slash", fl(anyf, any_("", fv(1, 2), "type.googleapis.com/")),
          "Any type URL ending in '/'")
     add3("wkt_any_bad_value", fl(anyf, any_("protolake.test3.ForeignMessage", b"\x08")),

@@ -756,7 +756,12 @@ impl Printer<'_> {
                     return Ok(());
                 }
                 let name = type_url.rsplit('/').next().unwrap_or("");
-                let Some(inner_desc) = desc.parent_pool().get_message_by_name(name) else {
+                // prost-reflect also finds ".pkg.Msg"; the reference looks names up exactly.
+                let found = match name.strip_prefix('.') {
+                    Some(_) => None,
+                    None => desc.parent_pool().get_message_by_name(name),
+                };
+                let Some(inner_desc) = found else {
                     return Err(err(0, TranscodeErrorKind::AnyTypeNotFound(type_url)));
                 };
                 let inner = decode(&inner_desc, &value, 0, depth + 1, self.max_depth)?;
