@@ -96,7 +96,10 @@ parallel=()
 if [ "$jobs" -gt 1 ]; then parallel=(-fork="$jobs"); fi
 for target in "${targets[@]}"; do
     echo "== fuzz $target for ${secs}s" >&2
-    log="fuzz/artifacts/$target/last-run.log"
+    # Not inside the target's artifact directory: cargo-fuzz names the newest file there as
+    # the failing input.
+    mkdir -p fuzz/artifacts/logs
+    log="fuzz/artifacts/logs/$target.log"
     set +e
     RUSTC_BOOTSTRAP=1 cargo fuzz run -s none "$target" "fuzz/corpus/$target" -- \
         -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \

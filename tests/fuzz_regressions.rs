@@ -64,3 +64,27 @@ fn differential_inputs_that_once_split_the_engines_now_agree() {
         }
     }
 }
+
+/// The `registry` target: the first byte picks descriptor set (even) or routes.json (odd);
+/// either way the answer is Ok or a named error, never a panic.
+#[test]
+fn registry_inputs_that_once_panicked_are_now_named_errors() {
+    let cases = inputs("registry");
+    assert!(!cases.is_empty());
+    for (name, data) in cases {
+        let (&ctl, bytes) = data.split_first().expect("non-empty input");
+        if ctl & 1 == 0 {
+            let mut builder = protolake::registry::PoolBuilder::new();
+            let result = builder
+                .add_set_bytes(bytes, "fuzz.binpb")
+                .and_then(|()| builder.build().map(|_| ()));
+            let err = result.expect_err(&name).to_string();
+            assert!(
+                err.contains("fuzz.binpb"),
+                "{name}: the error names the object: {err}"
+            );
+        } else {
+            let _ = protolake::registry::Routes::parse(bytes, "routes.json");
+        }
+    }
+}

@@ -37,6 +37,19 @@ impl PoolBuilder {
     pub fn add_set(&mut self, set: FileDescriptorSet, source: &str) -> Result<(), RegistryError> {
         let mut fresh: Vec<FileDescriptorProto> = Vec::new();
         for mut file in set.file {
+            // prost-reflect 0.16 panics (an index out of bounds while labelling the error)
+            // on a syntax it does not know, e.g. "editions": refuse it here, by name.
+            if let Some(syntax) = file.syntax.as_deref() {
+                if !matches!(syntax, "" | "proto2" | "proto3") {
+                    return Err(RegistryError::InvalidDescriptorSet {
+                        source_name: source.to_owned(),
+                        reason: format!(
+                            "{}: syntax {syntax:?} is not supported (proto2 and proto3 are)",
+                            file.name()
+                        ),
+                    });
+                }
+            }
             // Comments and spans do not change what a schema means.
             file.source_code_info = None;
             let existing = self
@@ -142,12 +155,23 @@ impl PoolBuilder {
     pub fn build(self) -> Result<DescriptorPool, RegistryError> {
         let mut pool = DescriptorPool::new();
         let sources: Vec<String> = self.files.iter().map(|(_, s)| s.clone()).collect();
-        pool.add_file_descriptor_protos(self.files.into_iter().map(|(f, _)| f))
-            .map_err(|e| RegistryError::InvalidDescriptorSet {
+        // Registry contents are untrusted bytes: a panic inside prost-reflect on some input
+        // we did not foresee becomes this registry's error, not a crashed worker.
+        let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pool.add_file_descriptor_protos(self.files.into_iter().map(|(f, _)| f))
+                .map(|_| pool)
+        }));
+        match built {
+            Ok(Ok(pool)) => Ok(pool),
+            Ok(Err(e)) => Err(RegistryError::InvalidDescriptorSet {
                 source_name: dedup_join(&sources),
                 reason: e.to_string(),
-            })?;
-        Ok(pool)
+            }),
+            Err(_) => Err(RegistryError::InvalidDescriptorSet {
+                source_name: dedup_join(&sources),
+                reason: "the descriptor library panicked on these descriptors".into(),
+            }),
+        }
     }
 }
 
@@ -192,4 +216,33 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<DescriptorPool, RegistryError> {
         b.add_path(p)?;
     }
     b.build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost_types::FileDescriptorProto;
+
+    #[test]
+    fn an_unknown_syntax_is_a_named_error_not_a_panic() {
+        // prost-reflect 0.16 panics on this while building its own error.
+        let set = FileDescriptorSet {
+            file: vec![FileDescriptorProto {
+                name: Some("new.proto".into()),
+                package: Some("p".into()),
+                syntax: Some("editions".into()),
+                ..Default::default()
+            }],
+        };
+        let mut b = PoolBuilder::new();
+        let err = b
+            .add_set(set, "s3://reg/new.binpb")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("s3://reg/new.binpb"), "{err}");
+        assert!(
+            err.contains("new.proto: syntax \"editions\" is not supported"),
+            "{err}"
+        );
+    }
 }
