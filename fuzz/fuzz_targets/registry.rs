@@ -7,6 +7,11 @@ use protolake::registry::routes::Routes;
 use protolake::registry::PoolBuilder;
 
 fuzz_target!(|data: &[u8]| {
+    // libfuzzer-sys aborts on any panic, even one caught. The registry catches panics from
+    // prost-reflect on purpose (untrusted bytes; the release build unwinds), so give back
+    // the default hook: a panic that escapes still aborts through fuzz_target!'s own check.
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| drop(std::panic::take_hook()));
     let Some((&ctl, input)) = data.split_first() else {
         return;
     };
