@@ -238,29 +238,15 @@ async fn tend(
                 .keys()
                 .filter(|i| !progress.is_finished(i))
                 .collect();
-            for chunk in open.chunks(10) {
-                let entries: Vec<_> = chunk
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(n, id)| {
-                        ChangeMessageVisibilityBatchRequestEntry::builder()
-                            .id(n.to_string())
-                            .receipt_handle(&handles[*id])
-                            .visibility_timeout(vt as i32)
-                            .build()
-                            .ok()
-                    })
-                    .collect();
-                if let Err(e) = sqs
-                    .change_message_visibility_batch()
-                    .queue_url(&url)
-                    .set_entries(Some(entries))
-                    .send()
-                    .await
-                {
-                    tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(&e), "visibility heartbeat failed");
-                }
-            }
+            set_visibility(
+                &sqs,
+                &url,
+                &open,
+                &handles,
+                vt as i32,
+                "visibility heartbeat failed",
+            )
+            .await;
         }
     }
 }
@@ -273,6 +259,27 @@ async fn release(
     ids: &[&String],
     handles: &std::collections::HashMap<String, String>,
 ) {
+    set_visibility(
+        sqs,
+        url,
+        ids,
+        handles,
+        0,
+        "releasing abandoned messages failed; they return after the visibility timeout",
+    )
+    .await;
+}
+
+/// Sets the visibility timeout of `ids`, ten per call; failures are logged (`what`), not
+/// fatal: a message whose visibility was not changed keeps its current timeout.
+async fn set_visibility(
+    sqs: &Client,
+    url: &str,
+    ids: &[&String],
+    handles: &std::collections::HashMap<String, String>,
+    seconds: i32,
+    what: &str,
+) {
     for chunk in ids.chunks(10) {
         let entries: Vec<_> = chunk
             .iter()
@@ -281,7 +288,7 @@ async fn release(
                 ChangeMessageVisibilityBatchRequestEntry::builder()
                     .id(n.to_string())
                     .receipt_handle(&handles[*id])
-                    .visibility_timeout(0)
+                    .visibility_timeout(seconds)
                     .build()
                     .ok()
             })
@@ -293,7 +300,7 @@ async fn release(
             .send()
             .await
         {
-            tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(&e), "releasing abandoned messages failed; they return after the visibility timeout");
+            tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(&e), "{what}");
         }
     }
 }

@@ -657,8 +657,14 @@ impl Printer<'_> {
                 _ => 0,
             }
         };
-        match desc.full_name() {
-            "google.protobuf.Timestamp" => {
+        let Some(wkt) = Wkt::from_name(desc.full_name()) else {
+            unreachable!(
+                "{} is not a well-known type with a JSON form",
+                desc.full_name()
+            )
+        };
+        match wkt {
+            Wkt::Timestamp => {
                 let (seconds, nanos) = (int(1), int(2));
                 if !(wkt::TIMESTAMP_MIN_SECONDS..=wkt::TIMESTAMP_MAX_SECONDS).contains(&seconds)
                     || !(0..1_000_000_000).contains(&nanos)
@@ -672,7 +678,7 @@ impl Printer<'_> {
                 }
                 wkt::write_timestamp(out, seconds, nanos as i32);
             }
-            "google.protobuf.Duration" => {
+            Wkt::Duration => {
                 let (seconds, nanos) = (int(1), int(2));
                 if !(-wkt::DURATION_MAX_SECONDS..=wkt::DURATION_MAX_SECONDS).contains(&seconds)
                     || nanos.abs() >= 1_000_000_000
@@ -688,19 +694,11 @@ impl Printer<'_> {
                 }
                 wkt::write_duration(out, seconds, nanos as i32);
             }
-            "google.protobuf.DoubleValue"
-            | "google.protobuf.FloatValue"
-            | "google.protobuf.Int64Value"
-            | "google.protobuf.UInt64Value"
-            | "google.protobuf.Int32Value"
-            | "google.protobuf.UInt32Value"
-            | "google.protobuf.BoolValue"
-            | "google.protobuf.StringValue"
-            | "google.protobuf.BytesValue" => match desc.get_field(1) {
+            Wkt::Wrapper => match desc.get_field(1) {
                 Some(f) => self.value(&f.kind(), &msg.get_field(&f), depth, out)?,
                 None => out.extend_from_slice(b"null"),
             },
-            "google.protobuf.FieldMask" => {
+            Wkt::FieldMask => {
                 let mut joined = String::new();
                 if let Some(Value::List(paths)) = field(1).as_deref() {
                     for (i, p) in paths.iter().enumerate() {
@@ -714,15 +712,15 @@ impl Printer<'_> {
                 }
                 json::write_str(out, &joined);
             }
-            "google.protobuf.Struct" => match desc.get_field(1) {
+            Wkt::Struct => match desc.get_field(1) {
                 Some(f) => self.value(&f.kind(), &msg.get_field(&f), depth, out)?,
                 None => out.extend_from_slice(b"{}"),
             },
-            "google.protobuf.ListValue" => match desc.get_field(1) {
+            Wkt::ListValue => match desc.get_field(1) {
                 Some(f) => self.value(&f.kind(), &msg.get_field(&f), depth, out)?,
                 None => out.extend_from_slice(b"[]"),
             },
-            "google.protobuf.Value" => {
+            Wkt::Value => {
                 let set = desc.fields().find(|f| msg.has_field(f));
                 match set {
                     None => out.extend_from_slice(b"null"),
@@ -742,7 +740,7 @@ impl Printer<'_> {
                     }
                 }
             }
-            "google.protobuf.Any" => {
+            Wkt::Any => {
                 let type_url = match field(1).as_deref() {
                     Some(Value::String(s)) => s.clone(),
                     _ => String::new(),
@@ -775,7 +773,6 @@ impl Printer<'_> {
                 }
                 out.push(b'}');
             }
-            other => unreachable!("{other} is not a well-known type with a JSON form"),
         }
         Ok(())
     }
