@@ -87,7 +87,10 @@ pub fn transcode_stream_pipelined<R: Read + Send, W: Write>(
     options: &StreamOptions,
     out: W,
 ) -> Result<StreamStats, Error> {
-    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(PIPELINE_DEPTH);
+    // A chunk travels with how much of it is filled: chunks keep their full length, so a
+    // recycled one is not cleared and refilled with zeros each time.
+    let (full_tx, full_rx) =
+        std::sync::mpsc::sync_channel::<io::Result<(Vec<u8>, usize)>>(PIPELINE_DEPTH);
     let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<u8>>();
     let (compression, limits) = (options.compression, options.limits);
     std::thread::scope(|scope| {
@@ -102,8 +105,9 @@ pub fn transcode_stream_pipelined<R: Read + Send, W: Write>(
                 }
             };
             loop {
-                let mut chunk = empty_rx.try_recv().unwrap_or_default();
-                chunk.resize(PIPELINE_CHUNK, 0);
+                let mut chunk = empty_rx
+                    .try_recv()
+                    .unwrap_or_else(|_| vec![0; PIPELINE_CHUNK]);
                 let mut filled = 0;
                 // Fill most of the chunk: fewer hand-overs.
                 let result = loop {
@@ -119,8 +123,7 @@ pub fn transcode_stream_pipelined<R: Read + Send, W: Write>(
                         Err(e) => break Err(e),
                     }
                 };
-                chunk.truncate(filled);
-                if filled > 0 && full_tx.send(Ok(chunk)).is_err() {
+                if filled > 0 && full_tx.send(Ok((chunk, filled))).is_err() {
                     return; // the transcoding side stopped (an error): nothing more to do
                 }
                 match result {
@@ -137,6 +140,7 @@ pub fn transcode_stream_pipelined<R: Read + Send, W: Write>(
             full: full_rx,
             empty: empty_tx,
             current: Vec::new(),
+            len: 0,
             pos: 0,
         };
         transcode_decompressed(name, chunks, transcoder, message, options, out)
@@ -145,27 +149,32 @@ pub fn transcode_stream_pipelined<R: Read + Send, W: Write>(
 
 /// The reading end of the pipeline: a `Read` over the chunks the decompressor sends.
 struct ChunkReader {
-    full: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    full: std::sync::mpsc::Receiver<io::Result<(Vec<u8>, usize)>>,
     empty: std::sync::mpsc::Sender<Vec<u8>>,
     current: Vec<u8>,
+    /// Bytes of `current` that hold data.
+    len: usize,
     pos: usize,
 }
 
 impl Read for ChunkReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.pos == self.current.len() {
+        while self.pos == self.len {
             match self.full.recv() {
-                Ok(Ok(chunk)) => {
+                Ok(Ok((chunk, len))) => {
                     let used = std::mem::replace(&mut self.current, chunk);
+                    self.len = len;
                     // Hand the spent chunk back for reuse (ignored once the producer ended).
-                    let _ = self.empty.send(used);
+                    if !used.is_empty() {
+                        let _ = self.empty.send(used);
+                    }
                     self.pos = 0;
                 }
                 Ok(Err(e)) => return Err(e),
                 Err(_) => return Ok(0),
             }
         }
-        let n = buf.len().min(self.current.len() - self.pos);
+        let n = buf.len().min(self.len - self.pos);
         buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
         self.pos += n;
         Ok(n)

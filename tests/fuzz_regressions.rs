@@ -68,7 +68,7 @@ fn differential_inputs_that_once_split_the_engines_now_agree() {
 /// The `registry` target: the first byte picks descriptor set (even) or routes.json (odd);
 /// either way the answer is Ok or a named error, never a panic.
 #[test]
-fn registry_inputs_that_once_panicked_are_now_named_errors() {
+fn registry_inputs_that_once_panicked_now_load_or_fail_by_name() {
     let cases = inputs("registry");
     assert!(!cases.is_empty());
     for (name, data) in cases {
