@@ -532,8 +532,8 @@ mod differential {
                 hex(&bytes),
                 match (&direct, &reflect) {
                     (Ok(a), Ok(b)) => format!(
-                        "first difference (direct vs reflect): {}",
-                        first_difference(a, b, "$")
+                        "first difference (direct as OLD, reflect as NEW): {:?}",
+                        crate::compat::samples::first_difference(a, b, "$".into())
                     ),
                     _ => format!("direct: {direct:?}\nreflect: {reflect:?}"),
                 }
@@ -545,34 +545,6 @@ mod differential {
             decoded > 5000,
             "only {decoded} of 10,000 random messages decoded"
         );
-    }
-
-    /// The JSON path of the first difference, for the failure message.
-    fn first_difference(a: &serde_json::Value, b: &serde_json::Value, path: &str) -> String {
-        use serde_json::Value as V;
-        match (a, b) {
-            (V::Object(x), V::Object(y)) => {
-                for k in x.keys().chain(y.keys()) {
-                    match (x.get(k), y.get(k)) {
-                        (Some(p), Some(q)) if p == q => {}
-                        (Some(p), Some(q)) => {
-                            return first_difference(p, q, &format!("{path}.{k}"))
-                        }
-                        (p, q) => return format!("{path}.{k}: {p:?} vs {q:?}"),
-                    }
-                }
-                String::new()
-            }
-            (V::Array(x), V::Array(y)) if x.len() == y.len() => {
-                for (i, (p, q)) in x.iter().zip(y).enumerate() {
-                    if p != q {
-                        return first_difference(p, q, &format!("{path}[{i}]"));
-                    }
-                }
-                String::new()
-            }
-            _ => format!("{path}: {a} vs {b}"),
-        }
     }
 
     fn hex(b: &[u8]) -> String {
