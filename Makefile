@@ -7,6 +7,9 @@ PY        := $(VENV)/bin/python
 STAMP     := $(VENV)/.installed
 BIN       := target/release/protolake
 LANDING   := out/landing
+# The second-opinion engines (prost-reflect) are what tests and benchmarks compare against;
+# the Lambda binary (`make lambda`) is built without them.
+FEATURES  := --features second-opinion
 
 .PHONY: demo test build setup descriptors check-descriptors fixtures check-fixtures lint compat bench bench-quick bench-criterion bench-registry bench-compat fuzz fuzz-build soak lambda e2e lint-template lint-iam deny load clean
 
@@ -19,7 +22,7 @@ $(STAMP): tests/requirements.txt
 setup: $(STAMP)
 
 build:
-	cargo build --release --locked
+	cargo build --release --locked $(FEATURES)
 
 # 1) Build, run the pipeline on the bundled examples with the bundled registry, show the JSON.
 demo: build
@@ -31,7 +34,7 @@ demo: build
 
 # 2) Everything CI checks.
 test: setup check-descriptors check-fixtures lint lint-template fuzz-build
-	cargo test --locked --all-targets
+	cargo test --locked --all-targets $(FEATURES)
 	@# The real binary under a Lambda Runtime API, when cargo-lambda is already installed
 	@# (`make lambda` installs it; its Zig is too large to install on every CI run).
 	@if [ -x .venv-deploy/bin/cargo-lambda ] || command -v cargo-lambda >/dev/null; then \
@@ -43,12 +46,13 @@ test: setup check-descriptors check-fixtures lint lint-template fuzz-build
 
 lint:
 	cargo fmt --all -- --check
-	cargo clippy --locked --all-targets -- -D warnings
+	cargo clippy --locked --all-targets $(FEATURES) -- -D warnings
+	cargo clippy --locked --lib --bins -- -D warnings
 
 # descriptors/ is compiled from schemas/ and checked in; CI fails when it is stale.
 descriptors:
-	cargo run --quiet --locked -- schema compile -I schemas schemas/acme/events/v1 -o descriptors/acme_events_v1.binpb
-	cargo run --quiet --locked -- schema compile -I schemas schemas/acme/events/v2 -o descriptors/acme_events_v2.binpb
+	cargo run --quiet --locked $(FEATURES) -- schema compile -I schemas schemas/acme/events/v1 -o descriptors/acme_events_v1.binpb
+	cargo run --quiet --locked $(FEATURES) -- schema compile -I schemas schemas/acme/events/v2 -o descriptors/acme_events_v2.binpb
 
 check-descriptors: descriptors
 	@git diff --exit-code --stat -- descriptors || { echo "descriptors/ is stale: run 'make descriptors' and commit"; exit 1; }
@@ -57,7 +61,7 @@ check-descriptors: descriptors
 # which changes the landed JSON key, so compat must report it as `json` and exit 1; run 2 keeps
 # json_name = "url" (and adds a field), so compat must exit 0 and the samples must be identical.
 # The target succeeds only if both behave so.
-COMPAT := cargo run --quiet --locked -- compat --old schemas/acme/events/v2
+COMPAT := cargo run --quiet --locked $(FEATURES) -- compat --old schemas/acme/events/v2
 compat:
 	@echo "== 1) schemas/acme/events/v2 -> schemas/migration/v2_rename.proto (url renamed): must fail =="
 	@out=$$($(COMPAT) --new schemas/migration/v2_rename.proto \
@@ -76,7 +80,7 @@ compat:
 
 # tests/fixtures is generated from the reference implementation (Python protobuf).
 fixtures: $(STAMP)
-	cargo run --quiet --locked -- schema compile -I tests/schemas tests/schemas -o tests/fixtures/testschemas.binpb
+	cargo run --quiet --locked $(FEATURES) -- schema compile -I tests/schemas tests/schemas -o tests/fixtures/testschemas.binpb
 	$(PY) tests/gen_fixtures.py --descriptors tests/fixtures/testschemas.binpb --out tests/fixtures
 	$(PY) scripts/gen_examples.py --descriptors descriptors --out examples
 
@@ -94,7 +98,7 @@ bench-quick:
 	$(MAKE) bench BENCH_ARGS=--quick
 
 bench-criterion:
-	cargo bench --bench transcode
+	cargo bench --bench transcode $(FEATURES)
 
 # compat's static check on two versions of a generated 500-message-type schema set.
 bench-compat:

@@ -14,7 +14,7 @@ use prost_types::field_descriptor_proto::{Label, Type};
 use prost_types::{DescriptorProto, FieldDescriptorProto, FileDescriptorProto, FileDescriptorSet};
 use protolake::registry::RegistryCache;
 use protolake::store::s3::S3Store;
-use protolake::store::Store;
+use protolake::store::Place;
 
 const FILES: usize = 1000;
 
@@ -126,12 +126,14 @@ fn main() {
             "published {FILES} descriptor sets to moto in {:.2}s",
             started.elapsed().as_secs_f64()
         );
-        let store = Store::S3(S3Store::new(s3.clone(), bucket.clone()));
+        let place = Place {
+            store: Arc::new(S3Store::new(s3.clone(), bucket.clone())),
+            prefix: "schemas/".into(),
+        };
         let mut cold = Vec::new();
         for _ in 0..3 {
             let cache = RegistryCache::new(
-                store.clone(),
-                "schemas/",
+                place.clone(),
                 Duration::from_secs(3600),
                 Duration::from_secs(10),
             );
@@ -141,8 +143,7 @@ fn main() {
             assert_eq!(r.transcoder.pool().all_messages().count(), FILES);
         }
         let cache = RegistryCache::new(
-            store.clone(),
-            "schemas/",
+            place.clone(),
             Duration::from_millis(1),
             Duration::from_secs(10),
         );
@@ -161,26 +162,19 @@ fn main() {
         for i in 0..FILES {
             std::fs::write(dir.path().join(format!("f{i:04}.binpb")), descriptor_set(i)).unwrap();
         }
-        let local = Store::Local(protolake::store::local::LocalStore::new(
-            dir.path().to_owned(),
-        ));
+        let local = Place {
+            store: Arc::new(protolake::store::local::LocalStore::new(
+                dir.path().to_owned(),
+            )),
+            prefix: String::new(),
+        };
         let t = Instant::now();
-        RegistryCache::new(
-            local,
-            "",
-            Duration::from_secs(3600),
-            Duration::from_secs(10),
-        )
-        .registry()
-        .await
-        .unwrap();
+        RegistryCache::new(local, Duration::from_secs(3600), Duration::from_secs(10))
+            .registry()
+            .await
+            .unwrap();
         let local_cold = t.elapsed();
-        let cache = RegistryCache::new(
-            store,
-            "schemas/",
-            Duration::from_secs(3600),
-            Duration::from_secs(10),
-        );
+        let cache = RegistryCache::new(place, Duration::from_secs(3600), Duration::from_secs(10));
         cache.registry().await.unwrap();
         let n = 200_000u32;
         let t = Instant::now();

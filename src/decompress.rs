@@ -1,6 +1,6 @@
 //! Decompression: magic-byte sniffing, gzip (every member of a multi-member file) and zstd,
-//! always behind a cap on the decompressed size. This is the only module that may construct
-//! a raw flate2 or zstd decoder (see `clippy.toml`).
+//! always behind a cap on the decompressed size. By convention this is the only module that
+//! constructs a flate2 or zstd decoder, so no stream is ever read uncapped.
 
 use std::fmt;
 use std::io::{self, Read};

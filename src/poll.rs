@@ -44,10 +44,20 @@ pub struct PollSummary {
 
 /// An SQS client from aws-config's standard chain.
 pub async fn client() -> Client {
-    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
-    Client::new(&shared)
+    Client::new(&crate::aws::sdk_config().await)
+}
+
+/// Why `poll` stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    /// A receive failed with `--once` (without it, failed receives back off and retry).
+    #[error("receiving from {queue}: {message}")]
+    Receive {
+        /// The queue URL.
+        queue: String,
+        /// What SQS said.
+        message: String,
+    },
 }
 
 /// First wait after a failed receive; doubled on each failure in a row.
@@ -66,7 +76,7 @@ pub async fn run(
     sqs: Client,
     opts: PollOptions,
     shutdown: impl std::future::Future<Output = ()>,
-) -> Result<PollSummary, String> {
+) -> Result<PollSummary, PollError> {
     tokio::pin!(shutdown);
     let visibility = queue_visibility(&sqs, &opts.queue_url).await;
     let mut summary = PollSummary::default();
@@ -90,7 +100,10 @@ pub async fn run(
             Err(e) => {
                 let msg = aws_sdk_sqs::error::DisplayErrorContext(&e).to_string();
                 if opts.once {
-                    return Err(format!("receiving from {}: {msg}", opts.queue_url));
+                    return Err(PollError::Receive {
+                        queue: opts.queue_url.clone(),
+                        message: msg,
+                    });
                 }
                 tracing::warn!(queue = %opts.queue_url, error = %msg, backoff_ms = backoff.as_millis() as u64, "receive failed; backing off");
                 tokio::select! {

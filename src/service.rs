@@ -6,11 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::error::Error;
-use crate::notify::{self, Notification};
-use crate::pipeline::{self, Deps, Source};
-use crate::store::s3::S3Store;
-use crate::store::StoreError;
+use crate::notify::{self, Notification, NotifyError};
+use crate::pipeline::{self, Deps, Error, ObjectRef};
+use crate::store::{Buckets, Pin, StoreError};
 
 /// What to do when a notified object no longer exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -37,8 +35,8 @@ impl std::str::FromStr for OnMissing {
 pub struct Service {
     /// Registry, landing, options.
     pub deps: Deps,
-    /// The S3 client used for source buckets.
-    pub s3: aws_sdk_s3::Client,
+    /// The stores of the source buckets that notifications name.
+    pub buckets: Buckets,
     /// Policy for objects deleted before they were read.
     pub on_missing: OnMissing,
     /// Records processed at once.
@@ -151,35 +149,66 @@ impl Metrics {
     }
 }
 
+/// Why one SQS record failed (it will be retried, then dead-lettered).
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// The body is not a notification this service understands.
+    #[error(transparent)]
+    Notification(#[from] NotifyError),
+    /// An object it names failed in the pipeline.
+    #[error(transparent)]
+    Object(#[from] Error),
+    /// The record ran past its own timeout.
+    #[error("not finished within the record timeout of {} s", .0.as_secs_f64())]
+    TimedOut(Duration),
+    /// The record ran past the invocation's deadline (less its safety margin).
+    #[error("not finished before the invocation deadline (less its safety margin)")]
+    Deadline,
+}
+
+impl RecordError {
+    /// Whether a retry may succeed: I/O and registry trouble, a timeout. A bad body or bad
+    /// bytes fail the same way each time (they reach the dead-letter queue).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            RecordError::Notification(_) => false,
+            RecordError::Object(e) => e.is_retryable(),
+            RecordError::TimedOut(_) | RecordError::Deadline => true,
+        }
+    }
+}
+
 /// Processes one SQS message body. `Ok` acknowledges it (landed, or an explicit skip);
-/// `Err` fails it (it will be retried, then dead-lettered) with the reason.
-pub async fn process_record(svc: &Service, body: &str, metrics: &Metrics) -> Result<(), String> {
-    let objects = match notify::parse(body) {
-        Ok(Notification::Test) => {
+/// `Err` fails it.
+pub async fn process_record(
+    svc: &Service,
+    body: &str,
+    metrics: &Metrics,
+) -> Result<(), RecordError> {
+    let objects = match notify::parse(body)? {
+        Notification::Test => {
             tracing::info!("s3:TestEvent acknowledged");
             metrics.skipped.fetch_add(1, Ordering::Relaxed);
             return Ok(());
         }
-        Ok(Notification::Records { objects, skipped }) => {
+        Notification::Records { objects, skipped } => {
             metrics.skipped.fetch_add(skipped as u64, Ordering::Relaxed);
             objects
         }
-        Err(e) => return Err(e.to_string()),
     };
     for o in objects {
         let started = Instant::now();
-        let source = Source::S3 {
-            store: S3Store::new(svc.s3.clone(), o.bucket.clone()),
+        let object = ObjectRef {
+            store: (svc.buckets)(&o.bucket),
             key: o.key.clone(),
             // Pinned to what was notified: the version, else the ETag.
-            etag: if o.version_id.is_none() {
-                o.etag.clone()
-            } else {
-                None
+            pin: Pin {
+                version_id: o.version_id.clone(),
+                etag: o.etag.clone(),
             },
-            version_id: o.version_id.clone(),
+            bucket: Some(o.bucket.clone()),
         };
-        match pipeline::process(&svc.deps, source).await {
+        match pipeline::process(&svc.deps, object).await {
             Ok(out) => {
                 metrics.objects.fetch_add(1, Ordering::Relaxed);
                 metrics
@@ -208,11 +237,7 @@ pub async fn process_record(svc: &Service, body: &str, metrics: &Metrics) -> Res
                 metrics.stale.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(%location, "notification is for a version since overwritten; skipped");
             }
-            Err(e) => {
-                let line = e.to_string().replace('\n', " ");
-                tracing::error!(bucket = %o.bucket, key = %o.key, retryable = e.is_retryable(), error = %line, "object failed");
-                return Err(line);
-            }
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(())
@@ -269,7 +294,7 @@ pub async fn run_isolated<F, Fut>(
 ) -> Vec<String>
 where
     F: Fn(String) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), RecordError>> + Send + 'static,
 {
     let work = Arc::new(work);
     let until = bounds.deadline.map(|d| tokio::time::Instant::now() + d);
@@ -286,22 +311,14 @@ where
                 match record_timeout {
                     Some(t) => tokio::time::timeout(t, work(body))
                         .await
-                        .unwrap_or_else(|_| {
-                            Err(format!(
-                                "not finished within the record timeout of {} s",
-                                t.as_secs_f64()
-                            ))
-                        }),
+                        .unwrap_or(Err(RecordError::TimedOut(t))),
                     None => work(body).await,
                 }
             };
             let result = match until {
-                Some(t) => tokio::time::timeout_at(t, run).await.unwrap_or_else(|_| {
-                    Err(
-                        "not finished before the invocation deadline (less its safety margin)"
-                            .to_owned(),
-                    )
-                }),
+                Some(t) => tokio::time::timeout_at(t, run)
+                    .await
+                    .unwrap_or(Err(RecordError::Deadline)),
                 None => run.await,
             };
             progress.record(&record_id, result.is_ok());
@@ -313,8 +330,9 @@ where
     while let Some(joined) = tasks.join_next_with_id().await {
         match joined {
             Ok((_, (_, Ok(())))) => {}
-            Ok((_, (id, Err(reason)))) => {
-                tracing::error!(message_id = %id, %reason, "record failed");
+            Ok((_, (id, Err(e)))) => {
+                let error = e.to_string().replace('\n', " ");
+                tracing::error!(message_id = %id, retryable = e.is_retryable(), %error, "record failed");
                 failed.push(id);
             }
             Err(e) => {
@@ -356,7 +374,7 @@ mod tests {
             |body| async move {
                 match body.as_str() {
                     "boom" => panic!("a bug while processing one record"),
-                    "bad" => Err("bad bytes".to_owned()),
+                    "bad" => Err(RecordError::Notification(notify::parse("{}").unwrap_err())),
                     _ => Ok(()),
                 }
             },

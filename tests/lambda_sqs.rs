@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use lambda_runtime::{Context, LambdaEvent};
-use protolake::pipeline::{Deps, LandingTarget, StreamOptions};
+use protolake::pipeline::Deps;
 use protolake::registry::RegistryCache;
 use protolake::service::{OnMissing, Service};
-use protolake::store::s3::S3Store;
-use protolake::store::Store;
+use protolake::store::s3::{self, S3Store};
+use protolake::store::Place;
 use support::events::{notification, sqs_event};
 use support::moto::{moto, unique};
 use support::{root, run_with};
@@ -77,22 +77,25 @@ const VARINT_V1: &str = "legacy/pageviews/dt=2026-11-25/part-0001.pb.gz";
 
 async fn service(s3: &aws_sdk_s3::Client, reg: &str, land: &str) -> Arc<Service> {
     let registry = RegistryCache::new(
-        Store::S3(S3Store::new(s3.clone(), reg.to_owned())),
-        "schemas/",
+        Place {
+            store: Arc::new(S3Store::new(s3.clone(), reg.to_owned())),
+            prefix: "schemas/".into(),
+        },
         Duration::from_secs(60),
         Duration::from_secs(10),
     );
     Arc::new(Service {
         deps: Deps {
             registry: Arc::new(registry),
-            landing: LandingTarget::S3 {
-                store: S3Store::new(s3.clone(), land.to_owned()),
+            landing: Place {
+                store: Arc::new(S3Store::new(s3.clone(), land.to_owned())),
                 prefix: "json/".into(),
             },
-            options: StreamOptions::default(),
-            gzip_output: false,
+            output: Default::default(),
+            json: Default::default(),
+            limits: Default::default(),
         },
-        s3: s3.clone(),
+        buckets: s3::buckets(s3.clone()),
         on_missing: OnMissing::Ack,
         concurrency: 3,
         record_timeout: None,

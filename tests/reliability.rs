@@ -1,4 +1,5 @@
-//! The failure catalogue (docs: reliability.md, rows E*, S*, W*, L*, Q*, D*, P*): every
+//! The failure catalogue (rows E*, S*, W*, L*, Q*, D*, P*; docs/guarantees.md maps each row
+//! to its test): every
 //! test is named `row_<id>_...` after the row it proves. S3 and SQS faults go through a
 //! fault-injecting proxy in front of moto server (tests/support/fault_proxy.rs); the
 //! decoding rows run the real binary under an address-space limit (`prlimit --as`), where
@@ -20,11 +21,12 @@ use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
 use aws_sdk_sqs::types::QueueAttributeName;
 use lambda_runtime::{Context, LambdaEvent};
 use protolake::limits::Limits;
-use protolake::pipeline::{Deps, LandingTarget, Source, StreamOptions};
+use protolake::pipeline::{Deps, ObjectRef};
 use protolake::registry::RegistryCache;
 use protolake::service::{OnMissing, Service};
-use protolake::store::s3::{S3Store, PART_SIZE};
-use protolake::store::Store;
+use protolake::store::local::LocalStore;
+use protolake::store::s3::{self, S3Store, PART_SIZE};
+use protolake::store::{Pin, Place};
 use support::events::{notification, sqs_event};
 use support::fault_proxy::{Action, FaultProxy, Match};
 use support::moto::{moto, unique};
@@ -141,13 +143,15 @@ impl World {
     /// The service: source and landing through the proxy, the registry straight to moto.
     fn service_with(
         &self,
-        landing: LandingTarget,
+        landing: Place,
         limits: Limits,
         record_timeout: Option<u64>,
     ) -> Arc<Service> {
         let registry = RegistryCache::new(
-            Store::S3(S3Store::new(self.direct.clone(), self.reg.clone())),
-            "schemas/",
+            Place {
+                store: Arc::new(S3Store::new(self.direct.clone(), self.reg.clone())),
+                prefix: "schemas/".into(),
+            },
             Duration::from_secs(60),
             Duration::from_secs(10),
         );
@@ -155,22 +159,20 @@ impl World {
             deps: Deps {
                 registry: Arc::new(registry),
                 landing,
-                options: StreamOptions {
-                    limits,
-                    ..StreamOptions::default()
-                },
-                gzip_output: false,
+                output: Default::default(),
+                json: Default::default(),
+                limits,
             },
-            s3: self.s3.clone(),
+            buckets: s3::buckets(self.s3.clone()),
             on_missing: OnMissing::Ack,
             concurrency: 3,
             record_timeout: record_timeout.map(Duration::from_secs),
         })
     }
 
-    fn s3_landing(&self) -> LandingTarget {
-        LandingTarget::S3 {
-            store: S3Store::new(self.s3.clone(), self.land.clone()),
+    fn s3_landing(&self) -> Place {
+        Place {
+            store: Arc::new(S3Store::new(self.s3.clone(), self.land.clone())),
             prefix: "json/".into(),
         }
     }
@@ -363,11 +365,11 @@ async fn row_s2_get_object_503_on_every_attempt_fails_only_that_record_as_retrya
     assert_eq!(w.landed().await, w.expected(&[VARINT_V1]));
     let err = protolake::pipeline::process(
         &svc.deps,
-        Source::S3 {
-            store: S3Store::new(w.s3.clone(), w.src.clone()),
+        ObjectRef {
+            store: Arc::new(S3Store::new(w.s3.clone(), w.src.clone())),
             key: VARINT_V2.into(),
-            version_id: None,
-            etag: None,
+            pin: Pin::default(),
+            bucket: Some(w.src.clone()),
         },
     )
     .await
@@ -443,11 +445,11 @@ async fn row_s5_oversized_forbidden_or_missing_object_fails_fast_permanently_nam
         ..Limits::default()
     };
     let small = w.service_with(w.s3_landing(), limits, None);
-    let source = |key: &str| Source::S3 {
-        store: S3Store::new(w.s3.clone(), w.src.clone()),
+    let source = |key: &str| ObjectRef {
+        store: Arc::new(S3Store::new(w.s3.clone(), w.src.clone())),
         key: key.into(),
-        version_id: None,
-        etag: None,
+        pin: Pin::default(),
+        bucket: Some(w.src.clone()),
     };
     // Larger than max_object: refused on its Content-Length.
     let err = protolake::pipeline::process(&small.deps, source(VARINT_V2))
@@ -541,7 +543,10 @@ async fn row_e7_duplicate_notifications_in_one_batch_and_across_batches_land_one
     for svc in [
         w.service(),
         w.service_with(
-            LandingTarget::Local(local.path().to_path_buf()),
+            Place {
+                store: Arc::new(LocalStore::new(local.path().to_path_buf())),
+                prefix: String::new(),
+            },
             Limits::default(),
             None,
         ),
@@ -774,8 +779,10 @@ async fn row_w3_failed_multipart_upload_is_aborted_and_leaves_no_parts() {
     // Every output goes up in parts (one part: the last part may be small).
     let multipart = |timeout: Option<u64>| {
         w.service_with(
-            LandingTarget::S3 {
-                store: S3Store::new(w.s3.clone(), w.land.clone()).with_multipart(1, PART_SIZE),
+            Place {
+                store: Arc::new(
+                    S3Store::new(w.s3.clone(), w.land.clone()).with_multipart(1, PART_SIZE),
+                ),
                 prefix: "json/".into(),
             },
             Limits::default(),

@@ -7,10 +7,10 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use protolake::registry::publish::publish_set;
+use protolake::publish::publish_set;
 use protolake::registry::{LookupError, RegistryCache};
 use protolake::store::s3::S3Store;
-use protolake::store::Store;
+use protolake::store::Place;
 use support::moto::{moto, unique};
 use support::{run_with, Run};
 
@@ -249,15 +249,20 @@ async fn publish_refuses_a_renumbered_field_and_accepts_an_added_one() {
 }
 
 async fn cache_over(s3: &aws_sdk_s3::Client, reg: &str, ttl: Duration) -> Arc<RegistryCache> {
-    let store = Store::S3(S3Store::new(s3.clone(), reg.to_owned()));
-    Arc::new(RegistryCache::new(store, "", ttl, Duration::from_secs(30)))
+    let place = Place {
+        store: Arc::new(S3Store::new(s3.clone(), reg.to_owned())),
+        prefix: String::new(),
+    };
+    Arc::new(RegistryCache::new(place, ttl, Duration::from_secs(30)))
 }
 
 async fn publish(s3: &aws_sdk_s3::Client, reg: &str, name: &str, source: &str) {
-    let store = Store::S3(S3Store::new(s3.clone(), reg.to_owned()));
+    let place = Place {
+        store: Arc::new(S3Store::new(s3.clone(), reg.to_owned())),
+        prefix: String::new(),
+    };
     publish_set(
-        &store,
-        "",
+        &place,
         &format!("{name}.binpb"),
         &compile(name, source),
         false,

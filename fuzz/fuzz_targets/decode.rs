@@ -15,6 +15,7 @@ mod common;
 
 use libfuzzer_sys::fuzz_target;
 use protolake::decompress::Compression;
+use protolake::output::{ndjson::Ndjson, Format, SinkOptions};
 use protolake::pipeline::{transcode_stream, StreamOptions};
 use protolake::{Engine, Framing, JsonOptions, Limits};
 
@@ -47,26 +48,30 @@ fuzz_target!(|data: &[u8]| {
         proto_field_names: ctl & 0x80 != 0,
         enum_numbers: ctl & 0x80 != 0,
     };
+    let limits = Limits {
+        max_frame: 1 << 20,
+        max_decompressed: 16 << 20,
+        max_messages: 100_000,
+        zstd_window_log_max: 20,
+        ..Limits::default()
+    };
     let options = StreamOptions {
         framing,
         compression,
+        limits,
+    };
+    let sink_options = SinkOptions {
         json,
         engine,
-        limits: Limits {
-            max_frame: 1 << 20,
-            max_decompressed: 16 << 20,
-            max_messages: 100_000,
-            zstd_window_log_max: 20,
-            ..Limits::default()
-        },
+        max_depth: limits.max_depth,
+        max_output: limits.max_output,
     };
-    // Errors are fine; panics, aborts, hangs and runaway memory are the bugs.
-    let _ = transcode_stream(
-        "fuzz",
-        input,
+    let mut sink = Ndjson::default().sink(
         &s.transcoder,
         message,
-        &options,
-        std::io::sink(),
+        sink_options,
+        Box::new(std::io::sink()),
     );
+    // Errors are fine; panics, aborts, hangs and runaway memory are the bugs.
+    let _ = transcode_stream("fuzz", input, &options, sink.as_mut());
 });

@@ -10,6 +10,7 @@ use clap::Args;
 use super::{report, JsonArgs, LimitArgs};
 use crate::decompress::Compression;
 use crate::framing::Framing;
+use crate::output::{self, FormatName, OutputOptions, SinkOptions};
 use crate::pipeline::{transcode_stream, transcode_stream_pipelined, StreamOptions};
 use crate::registry::load_paths;
 use crate::transcode::{Engine, Transcoder};
@@ -37,10 +38,16 @@ pub(crate) struct DecodeArgs {
     json: JsonArgs,
     #[command(flatten)]
     limits: LimitArgs,
-    /// Transcoder: direct (default, reference-exact) or reflect (prost-reflect DynamicMessage + serde).
+    /// The output format.
+    #[arg(long, value_name = "ndjson", default_value = "ndjson")]
+    format: FormatName,
+    /// Transcoder: direct (the product), or a second opinion it is tested against: reflect
+    /// (prost-reflect's decoder behind a normalizer and printer) or serde (prost-reflect +
+    /// serde as shipped). Built only with the `second-opinion` feature.
+    #[cfg(feature = "second-opinion")]
     #[arg(long, default_value = "direct", hide = true)]
     engine: Engine,
-    /// Write NDJSON here instead of standard output.
+    /// Write the output here instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     output: Option<PathBuf>,
     /// Input files; none or `-` reads standard input.
@@ -61,13 +68,29 @@ pub(crate) fn run(a: DecodeArgs) -> ExitCode {
         report(&unknown_type(&a.type_name, &pool));
         return ExitCode::from(2);
     };
+    let limits = a.limits.limits();
     let options = StreamOptions {
         framing: a.framing,
         compression: a.compression,
-        json: a.json.options(),
-        engine: a.engine,
-        limits: a.limits.limits(),
+        limits,
     };
+    #[cfg(feature = "second-opinion")]
+    let engine = a.engine;
+    #[cfg(not(feature = "second-opinion"))]
+    let engine = Engine::default();
+    let sink_options = SinkOptions {
+        json: a.json.options(),
+        engine,
+        max_depth: limits.max_depth,
+        max_output: limits.max_output,
+    };
+    let format = output::format(
+        a.format,
+        &OutputOptions {
+            format: a.format,
+            gzip: false,
+        },
+    );
     let out: Box<dyn Write> = match &a.output {
         Some(p) => match File::create(p) {
             Ok(f) => Box::new(f),
@@ -98,12 +121,21 @@ pub(crate) fn run(a: DecodeArgs) -> ExitCode {
                 }
             }
         };
+        let mut sink = format.sink(&transcoder, message, sink_options, Box::new(&mut out));
         // With a second core, decompression runs beside transcoding.
         let result = if pipelined {
-            transcode_stream_pipelined(&name, reader, &transcoder, message, &options, &mut out)
+            transcode_stream_pipelined(&name, reader, &options, sink.as_mut())
         } else {
-            transcode_stream(&name, reader, &transcoder, message, &options, &mut out)
+            transcode_stream(&name, reader, &options, sink.as_mut())
         };
+        let result = result.and_then(|_| match sink.finish() {
+            // A reader that stopped early (`| head`) is not a failure.
+            Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(crate::pipeline::Error::Io {
+                input: name.clone(),
+                source: e,
+            }),
+            _ => Ok(()),
+        });
         if let Err(e) = result {
             // Lines before the failure stay written.
             let _ = out.flush();

@@ -11,9 +11,15 @@ pub use service::lambda_main;
 
 use std::process::ExitCode;
 
+use std::time::Duration;
+
 use clap::{Args, Parser, Subcommand};
 
 use crate::limits::{parse_size, Limits};
+use crate::output::{FormatName, OutputOptions};
+use crate::registry::cache::DEFAULT_NEGATIVE_TTL;
+use crate::registry::RegistryCache;
+use crate::store::Location;
 use crate::transcode::JsonOptions;
 
 /// protolake: protobuf objects in, canonical proto3 JSON (NDJSON) out, for any schema.
@@ -106,64 +112,143 @@ impl LimitArgs {
     }
 }
 
+/// Where schemas live, shared by `run`, `poll` and the Lambda.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct RegistryArgs {
+    /// Registry: a directory or s3://bucket/prefix/ holding descriptor sets (*.binpb) and routes.json.
+    #[arg(
+        long,
+        value_name = "DIR|s3://bucket/prefix/",
+        env = "PROTOLAKE_REGISTRY"
+    )]
+    registry: Location,
+    /// Seconds a loaded registry is reused before it is re-checked (a miss re-checks at once).
+    #[arg(
+        long,
+        value_name = "SECS",
+        env = "PROTOLAKE_SCHEMA_TTL_SECS",
+        default_value_t = 60
+    )]
+    schema_ttl_secs: u64,
+}
+
+impl RegistryArgs {
+    async fn cache(&self) -> RegistryCache {
+        RegistryCache::new(
+            self.registry.open().await,
+            Duration::from_secs(self.schema_ttl_secs),
+            DEFAULT_NEGATIVE_TTL,
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum OutputCompression {
+    None,
+    Gzip,
+}
+
+/// Where output lands and in which format, shared by `run`, `poll` and the Lambda.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct LandingArgs {
+    /// Landing: a directory or s3://bucket/prefix/. S3 objects land at
+    /// <landing><bucket>/<key>.ndjson, files of a local tree at <landing><relative path>.ndjson.
+    #[arg(
+        long,
+        value_name = "DIR|s3://bucket/prefix/",
+        env = "PROTOLAKE_LANDING"
+    )]
+    landing: Location,
+    /// The landed format, unless a route pins one.
+    #[arg(
+        long,
+        value_name = "ndjson",
+        env = "PROTOLAKE_OUTPUT_FORMAT",
+        default_value = "ndjson"
+    )]
+    format: FormatName,
+    /// Compress landed NDJSON (.ndjson.gz).
+    #[arg(
+        long,
+        env = "PROTOLAKE_OUTPUT_COMPRESSION",
+        value_enum,
+        default_value = "none"
+    )]
+    output_compression: OutputCompression,
+}
+
+impl LandingArgs {
+    fn output(&self) -> OutputOptions {
+        OutputOptions {
+            format: self.format,
+            gzip: self.output_compression == OutputCompression::Gzip,
+        }
+    }
+}
+
+/// The multi-threaded runtime every async subcommand runs on.
+pub(crate) fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => Some(rt),
+        Err(e) => {
+            report(&format_args!("cannot start the runtime: {e}"));
+            None
+        }
+    }
+}
+
 /// Prints a one-line error the way every subcommand does.
 pub(crate) fn report(err: &dyn std::fmt::Display) {
     let line = err.to_string().replace('\n', " ");
     eprintln!("protolake: error: {line}");
 }
 
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Logs {
+    /// Warnings only, text: the CLI reports its own errors (registry problems included).
+    Cli,
+    /// Info and up, text: the long-running worker.
+    Worker,
+    /// Info and up, JSON lines for CloudWatch: the Lambda.
+    Lambda,
+}
+
+/// Sets up `tracing` once; `PROTOLAKE_LOG` (an `EnvFilter`) overrides the level.
+pub(crate) fn init_tracing(logs: Logs) {
+    use tracing_subscriber::EnvFilter;
+    let default = match logs {
+        Logs::Cli => "warn,protolake::registry::cache=off",
+        Logs::Worker | Logs::Lambda => "info",
+    };
+    let filter =
+        EnvFilter::try_from_env("PROTOLAKE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match logs {
+        Logs::Lambda => builder.json().try_init(),
+        _ => builder.try_init(),
+    };
+}
+
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match &cli.command {
-        Command::Lambda(_) => init_tracing_json(),
-        Command::Poll(_) => init_tracing_service(),
-        _ => init_tracing(),
-    }
+    init_tracing(match &cli.command {
+        Command::Lambda(_) => Logs::Lambda,
+        Command::Poll(_) => Logs::Worker,
+        _ => Logs::Cli,
+    });
     match cli.command {
         Command::Decode(a) => decode::run(a),
         Command::Run(a) => run::run(a),
         Command::Schema(c) => schema::run(c),
         Command::Compat(a) => compat::run(a),
         Command::Poll(a) => service::poll(a),
-        Command::Lambda(a) => {
-            // The Lambda logs JSON lines for CloudWatch, whichever entry point started it.
-            service::lambda(a)
-        }
+        Command::Lambda(a) => service::lambda(a),
     }
-}
-
-/// Text logs at info for the long-running worker, registry problems included.
-fn init_tracing_service() {
-    use tracing_subscriber::EnvFilter;
-    let filter =
-        EnvFilter::try_from_env("PROTOLAKE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
-/// JSON logs for CloudWatch (Lambda).
-pub(crate) fn init_tracing_json() {
-    use tracing_subscriber::EnvFilter;
-    let filter =
-        EnvFilter::try_from_env("PROTOLAKE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
-fn init_tracing() {
-    // The CLI reports registry problems itself (`run` stops on them at start); the service
-    // logs them through tracing.
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("PROTOLAKE_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("warn,protolake::registry::cache=off"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
 }

@@ -3,42 +3,20 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use clap::Args;
 
-use super::{report, JsonArgs, LimitArgs};
-use crate::pipeline::{self, Deps, LandingTarget, Source, StreamOptions, StreamStats};
-use crate::registry::cache::DEFAULT_NEGATIVE_TTL;
-use crate::registry::RegistryCache;
-use crate::store::{local, Location, Store};
-use crate::transcode::Engine;
+use super::{report, runtime, JsonArgs, LandingArgs, LimitArgs, RegistryArgs};
+use crate::pipeline::{self, Deps, ObjectRef, StreamStats};
+use crate::store::{Location, Pin};
 
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
-    /// Registry: a directory or s3://bucket/prefix/ holding descriptor sets (*.binpb) and routes.json.
-    #[arg(
-        long,
-        value_name = "DIR|s3://bucket/prefix/",
-        env = "PROTOLAKE_REGISTRY"
-    )]
-    registry: Location,
-    /// Landing: a directory or s3://bucket/prefix/. Local trees land at <landing>/<relative path>.ndjson,
-    /// S3 objects at <landing><bucket>/<key>.ndjson.
-    #[arg(
-        long,
-        value_name = "DIR|s3://bucket/prefix/",
-        env = "PROTOLAKE_LANDING"
-    )]
-    landing: Location,
-    /// Seconds a loaded registry is reused before it is re-checked.
-    #[arg(
-        long,
-        value_name = "SECS",
-        env = "PROTOLAKE_SCHEMA_TTL_SECS",
-        default_value_t = 60
-    )]
-    schema_ttl_secs: u64,
+    #[command(flatten)]
+    registry: RegistryArgs,
+    #[command(flatten)]
+    landing: LandingArgs,
     #[command(flatten)]
     json: JsonArgs,
     #[command(flatten)]
@@ -60,33 +38,50 @@ pub(crate) fn run(a: RunArgs) -> ExitCode {
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .clamp(1, 256);
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            report(&format_args!("cannot start the runtime: {e}"));
-            return ExitCode::FAILURE;
-        }
+    let Some(rt) = runtime() else {
+        return ExitCode::FAILURE;
     };
     rt.block_on(run_async(a, jobs))
 }
 
+/// Every object under each source, with its size.
+async fn list_sources(sources: &[Location]) -> Result<Vec<(ObjectRef, u64)>, String> {
+    let mut objects = Vec::new();
+    for location in sources {
+        let place = location.open().await;
+        let listed = place
+            .store
+            .list(&place.prefix)
+            .await
+            .map_err(|e| e.to_string())?;
+        // "Folder" markers carry nothing to transcode.
+        objects.extend(
+            listed
+                .into_iter()
+                .filter(|o| !o.key.ends_with('/'))
+                .map(|o| {
+                    let object = ObjectRef {
+                        store: place.store.clone(),
+                        // Read what was listed: a file or object rewritten meanwhile fails.
+                        pin: Pin {
+                            version_id: None,
+                            etag: Some(o.etag),
+                        },
+                        key: o.key,
+                        bucket: location.bucket().map(str::to_owned),
+                    };
+                    (object, o.size)
+                }),
+        );
+    }
+    Ok(objects)
+}
+
 async fn run_async(a: RunArgs, jobs: usize) -> ExitCode {
     let started = Instant::now();
-    let prefix = match &a.registry {
-        Location::Local(_) => String::new(),
-        Location::S3 { prefix, .. } => prefix.clone(),
-    };
-    let cache = Arc::new(RegistryCache::new(
-        Store::open(&a.registry).await,
-        prefix,
-        Duration::from_secs(a.schema_ttl_secs),
-        DEFAULT_NEGATIVE_TTL,
-    ));
+    let cache = Arc::new(a.registry.cache().await);
     if let Err(e) = cache.registry().await {
-        report(&format_args!("{}: {e}", a.registry));
+        report(&e);
         return ExitCode::FAILURE;
     }
     // A backfill with a broken registry stops before it starts.
@@ -96,59 +91,18 @@ async fn run_async(a: RunArgs, jobs: usize) -> ExitCode {
     }
     let deps = Arc::new(Deps {
         registry: cache.clone(),
-        landing: LandingTarget::open(&a.landing).await,
-        options: StreamOptions {
-            json: a.json.options(),
-            engine: Engine::Direct,
-            limits: a.limits.limits(),
-            ..StreamOptions::default()
-        },
-        gzip_output: false,
+        landing: a.landing.landing.open().await,
+        output: a.landing.output(),
+        json: a.json.options(),
+        limits: a.limits.limits(),
     });
-    let mut sources: Vec<(Source, u64)> = Vec::new();
-    for s in &a.sources {
-        match s {
-            Location::Local(p) => match local::list(p) {
-                Ok(v) => sources.extend(v.into_iter().map(|o| {
-                    (
-                        Source::Local {
-                            path: o.path,
-                            key: o.key,
-                        },
-                        o.size,
-                    )
-                })),
-                Err(e) => {
-                    report(&format_args!("{}: {e}", p.display()));
-                    return ExitCode::FAILURE;
-                }
-            },
-            Location::S3 { prefix, .. } => {
-                let Store::S3(store) = Store::open(s).await else {
-                    unreachable!("an S3 location opens an S3 store")
-                };
-                match store.list(prefix).await {
-                    Ok(v) => {
-                        sources.extend(v.into_iter().filter(|o| !o.key.ends_with('/')).map(|o| {
-                            (
-                                Source::S3 {
-                                    store: store.clone(),
-                                    key: o.key,
-                                    version_id: None,
-                                    etag: Some(o.etag),
-                                },
-                                o.size,
-                            )
-                        }))
-                    }
-                    Err(e) => {
-                        report(&e);
-                        return ExitCode::FAILURE;
-                    }
-                }
-            }
+    let sources = match list_sources(&a.sources).await {
+        Ok(s) => s,
+        Err(e) => {
+            report(&e);
+            return ExitCode::FAILURE;
         }
-    }
+    };
     let total_bytes: u64 = sources.iter().map(|(_, n)| n).sum();
     let progress = (std::io::stderr().is_terminal() && sources.len() > 1).then(|| {
         let pb = indicatif::ProgressBar::new(total_bytes);

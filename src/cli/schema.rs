@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use prost::Message as _;
 
-use super::report;
+use super::{report, runtime};
 use crate::registry::compile_protos;
 
 #[derive(Debug, Subcommand)]
@@ -60,27 +60,16 @@ pub(crate) struct CompileArgs {
 pub(crate) fn run(c: SchemaCommand) -> ExitCode {
     match c {
         SchemaCommand::Compile(a) => compile(a),
-        SchemaCommand::Publish(a) => match tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        {
-            Ok(rt) => rt.block_on(publish(a)),
-            Err(e) => {
-                report(&format_args!("cannot start the runtime: {e}"));
-                ExitCode::FAILURE
-            }
+        SchemaCommand::Publish(a) => match runtime() {
+            Some(rt) => rt.block_on(publish(a)),
+            None => ExitCode::FAILURE,
         },
     }
 }
 
 async fn publish(a: PublishArgs) -> ExitCode {
-    use crate::registry::publish::{publish_routes, publish_set};
-    use crate::store::{Location, Store};
-    let store = Store::open(&a.registry).await;
-    let prefix = match &a.registry {
-        Location::Local(_) => String::new(),
-        Location::S3 { prefix, .. } => prefix.clone(),
-    };
+    use crate::publish::{publish_routes, publish_set};
+    let registry = a.registry.open().await;
     let read = |p: &PathBuf| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
     if let Some(set) = &a.set {
         let bytes = match read(set) {
@@ -94,7 +83,7 @@ async fn publish(a: PublishArgs) -> ExitCode {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        match publish_set(&store, &prefix, &name, &bytes, a.allow_breaking).await {
+        match publish_set(&registry, &name, &bytes, a.allow_breaking).await {
             Ok(p) => {
                 for c in &p.accepted_breaking {
                     eprintln!(
@@ -118,7 +107,7 @@ async fn publish(a: PublishArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        match publish_routes(&store, &prefix, &bytes).await {
+        match publish_routes(&registry, &bytes).await {
             Ok(p) => eprintln!("protolake: published {}", p.target),
             Err(e) => {
                 report(&e);

@@ -7,43 +7,16 @@ use std::time::Duration;
 
 use clap::{Args, Parser};
 
-use super::{report, JsonArgs, LimitArgs};
-use crate::pipeline::{Deps, LandingTarget, StreamOptions};
-use crate::registry::cache::DEFAULT_NEGATIVE_TTL;
-use crate::registry::RegistryCache;
+use super::{report, runtime, JsonArgs, LandingArgs, LimitArgs, Logs, RegistryArgs};
+use crate::pipeline::Deps;
 use crate::service::{OnMissing, Service};
-use crate::store::{Location, Store};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum OutputCompression {
-    None,
-    Gzip,
-}
 
 #[derive(Debug, Args)]
 pub(crate) struct ServiceArgs {
-    /// Registry: s3://bucket/prefix/ or a directory (descriptor sets + routes.json).
-    #[arg(
-        long,
-        env = "PROTOLAKE_REGISTRY",
-        value_name = "s3://bucket/prefix/|DIR"
-    )]
-    registry: Location,
-    /// Landing: s3://bucket/prefix/ or a directory; NDJSON lands at <landing><bucket>/<key>.ndjson.
-    #[arg(
-        long,
-        env = "PROTOLAKE_LANDING",
-        value_name = "s3://bucket/prefix/|DIR"
-    )]
-    landing: Location,
-    /// Seconds a loaded registry is reused before it is re-checked.
-    #[arg(
-        long,
-        env = "PROTOLAKE_SCHEMA_TTL_SECS",
-        default_value_t = 60,
-        value_name = "SECS"
-    )]
-    schema_ttl_secs: u64,
+    #[command(flatten)]
+    registry: RegistryArgs,
+    #[command(flatten)]
+    landing: LandingArgs,
     /// An object deleted before it was read: ack (log, count, acknowledge) or fail (dead-letter it).
     #[arg(
         long,
@@ -52,14 +25,6 @@ pub(crate) struct ServiceArgs {
         value_name = "ack|fail"
     )]
     on_missing_object: OnMissing,
-    /// Compress the landed NDJSON.
-    #[arg(
-        long,
-        env = "PROTOLAKE_OUTPUT_COMPRESSION",
-        value_enum,
-        default_value = "none"
-    )]
-    output_compression: OutputCompression,
     /// Records processed at once.
     #[arg(
         long,
@@ -84,28 +49,15 @@ pub(crate) struct ServiceArgs {
 
 impl ServiceArgs {
     async fn service(&self) -> Service {
-        let prefix = match &self.registry {
-            Location::Local(_) => String::new(),
-            Location::S3 { prefix, .. } => prefix.clone(),
-        };
-        let registry = RegistryCache::new(
-            Store::open(&self.registry).await,
-            prefix,
-            Duration::from_secs(self.schema_ttl_secs),
-            DEFAULT_NEGATIVE_TTL,
-        );
         Service {
             deps: Deps {
-                registry: Arc::new(registry),
-                landing: LandingTarget::open(&self.landing).await,
-                options: StreamOptions {
-                    json: self.json.options(),
-                    limits: self.limits.limits(),
-                    ..StreamOptions::default()
-                },
-                gzip_output: self.output_compression == OutputCompression::Gzip,
+                registry: Arc::new(self.registry.cache().await),
+                landing: self.landing.landing.open().await,
+                output: self.landing.output(),
+                json: self.json.options(),
+                limits: self.limits.limits(),
             },
-            s3: crate::store::s3::client().await,
+            buckets: crate::store::s3::buckets(crate::store::s3::client().await),
             on_missing: self.on_missing_object,
             concurrency: self.concurrency.max(1),
             record_timeout: (self.record_timeout_secs > 0)
@@ -142,19 +94,6 @@ pub(crate) struct PollArgs {
     shutdown_grace_secs: u64,
     #[command(flatten)]
     service: ServiceArgs,
-}
-
-fn runtime() -> Option<tokio::runtime::Runtime> {
-    match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => Some(rt),
-        Err(e) => {
-            report(&format_args!("cannot start the runtime: {e}"));
-            None
-        }
-    }
 }
 
 pub(crate) fn lambda(a: LambdaArgs) -> ExitCode {
@@ -240,7 +179,7 @@ struct Bootstrap {
 /// Entry point of the `bootstrap` binary.
 pub fn lambda_main() -> ExitCode {
     let args = Bootstrap::parse();
-    super::init_tracing_json();
+    super::init_tracing(Logs::Lambda);
     lambda(LambdaArgs {
         service: args.service,
     })

@@ -216,18 +216,12 @@ pub struct Selection {
     pub types: Vec<String>,
 }
 
-/// Errors of the compat check (bad usage, unreadable samples).
+/// Errors of the compat check: the static rules cannot fail; samples can be unreadable.
 #[derive(Debug, thiserror::Error)]
 pub enum CompatError {
-    /// A `--type` that OLD does not define.
-    #[error("{0}")]
-    UnknownType(String),
-    /// `--samples` without a single type to decode them as.
-    #[error("{0}")]
-    AmbiguousSampleType(String),
     /// A sample file or directory that cannot be read, decompressed or framed.
     #[error(transparent)]
-    Samples(#[from] crate::error::Error),
+    Samples(#[from] crate::pipeline::Error),
 }
 
 /// Whether findings make the check fail: any `wire` or `json` finding.

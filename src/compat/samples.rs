@@ -5,17 +5,16 @@
 //! Paths of the first difference are JSONPath-like: `$.device.kind`, `$.experimentIds[2]`,
 //! `$["[acme.events.v1.campaign]"]` for keys that are not plain identifiers.
 
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Finding, Rule};
-use crate::decompress::{self, Compression};
-use crate::error::{Error, Position};
-use crate::framing::{FrameError, FrameReader, Framing};
+use super::{CompatError, Finding, Rule};
+use crate::decompress::Compression;
+use crate::framing::Framing;
 use crate::limits::Limits;
+use crate::pipeline::{for_each_frame, Error, StreamOptions};
 use crate::transcode::{Engine, JsonOptions, MessageId, Transcoder};
 
 /// One side of the comparison: a transcoder and the type to decode as.
@@ -74,7 +73,7 @@ pub fn check_samples(
     limits: &Limits,
     old: Side<'_>,
     new: Side<'_>,
-) -> Result<(SampleSummary, Vec<Finding>), Error> {
+) -> Result<(SampleSummary, Vec<Finding>), CompatError> {
     let mut summary = SampleSummary {
         type_name: old.transcoder.message_name(old.message).to_owned(),
         ..SampleSummary::default()
@@ -88,31 +87,19 @@ pub fn check_samples(
         new.transcoder
             .session(new.message, json, Engine::Direct, limits.max_depth);
     let (mut a, mut b) = (Vec::new(), Vec::new());
+    let stream = StreamOptions {
+        framing,
+        compression: Compression::Auto,
+        limits: *limits,
+    };
     for file in sample_files(path)? {
         let name = file.display().to_string();
-        let frame_error = |index, offset, source| Error::Frame {
-            input: name.clone(),
-            at: Position { index, offset },
-            source,
-        };
         let f = std::fs::File::open(&file).map_err(|e| Error::Io {
             input: name.clone(),
             source: e,
         })?;
-        let (reader, _) = decompress::open(f, Compression::Auto, limits)
-            .map_err(|e| frame_error(0, 0, FrameError::Read(e)))?;
-        let mut frames = FrameReader::new(BufReader::new(reader), framing, *limits);
         summary.files += 1;
-        loop {
-            let index = frames.next_index();
-            let frame = match frames.next_frame() {
-                Ok(Some(f)) => f,
-                Ok(None) => break,
-                Err(source) => {
-                    let offset = frames.position();
-                    return Err(frame_error(index, offset, source));
-                }
-            };
+        for_each_frame(&name, f, &stream, |frame| {
             let at = format!("{name}#{}", frame.index);
             a.clear();
             b.clear();
@@ -122,7 +109,7 @@ pub fn check_samples(
                 (Ok(()), Ok(())) => {
                     if a == b {
                         summary.identical += 1;
-                        continue;
+                        return Ok(());
                     }
                     let (va, vb) = match (
                         serde_json::from_slice::<Value>(&a),
@@ -166,7 +153,8 @@ pub fn check_samples(
                 // A bad sample, not a schema difference: counted, not a finding.
                 (Err(_), Err(_)) => summary.failed += 1,
             }
-        }
+            Ok(())
+        })?;
     }
     Ok((summary, findings))
 }

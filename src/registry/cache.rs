@@ -15,7 +15,7 @@ use prost_types::FileDescriptorSet;
 
 use super::load::{is_descriptor_set_name, PoolBuilder};
 use super::{Registry, RegistryError, Route, Routes, ROUTES_FILE};
-use crate::store::{Store, StoreError};
+use crate::store::{Place, Store};
 use crate::transcode::{MessageId, Transcoder};
 
 /// How long a type or key that was not found stays "not found" before another miss may
@@ -30,20 +30,13 @@ const FETCH_CONCURRENCY: usize = 32;
 pub enum LookupError {
     /// The registry could not be loaded at all (retryable: S3 trouble).
     #[error("registry unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(Arc<RegistryError>),
     /// The message type is not in the registry, even after a re-check.
     #[error("message type {0:?} is not in the registry")]
     UnknownType(String),
     /// No route matches the key, even after a re-check.
     #[error("no route in routes.json matches key {0:?}")]
     NoRoute(String),
-}
-
-impl LookupError {
-    /// Only an unavailable registry is worth retrying.
-    pub fn is_retryable(&self) -> bool {
-        matches!(self, LookupError::Unavailable(_))
-    }
 }
 
 #[derive(Default)]
@@ -60,7 +53,7 @@ struct LoadState {
 
 /// A cached, self-refreshing registry over a store prefix.
 pub struct RegistryCache {
-    store: Store,
+    store: Arc<dyn Store>,
     prefix: String,
     current: moka::future::Cache<(), Arc<Registry>>,
     negative: moka::future::Cache<String, ()>,
@@ -80,16 +73,11 @@ impl std::fmt::Debug for RegistryCache {
 }
 
 impl RegistryCache {
-    /// A cache over `prefix` in `store`; nothing is read until the first lookup.
-    pub fn new(
-        store: Store,
-        prefix: impl Into<String>,
-        ttl: Duration,
-        negative_ttl: Duration,
-    ) -> Self {
+    /// A cache over the registry at `place`; nothing is read until the first lookup.
+    pub fn new(place: Place, ttl: Duration, negative_ttl: Duration) -> Self {
         RegistryCache {
-            store,
-            prefix: prefix.into(),
+            store: place.store,
+            prefix: place.prefix,
             current: moka::future::Cache::builder()
                 .max_capacity(1)
                 .time_to_live(ttl)
@@ -135,7 +123,7 @@ impl RegistryCache {
         self.current
             .try_get_with((), self.load())
             .await
-            .map_err(|e| LookupError::Unavailable(e.to_string()))
+            .map_err(LookupError::Unavailable)
     }
 
     /// Resolves a message type; a miss forces one re-check (shared by concurrent misses).
@@ -198,12 +186,7 @@ impl RegistryCache {
         self.loads.fetch_add(1, Ordering::SeqCst);
         let listing = match self.store.list(&self.prefix).await {
             Ok(l) => l,
-            Err(e) => {
-                return self.keep_last_good(
-                    vec![format!("listing failed: {e}")],
-                    registry_unavailable(e),
-                )
-            }
+            Err(e) => return self.keep_last_good(vec![format!("listing failed: {e}")], e.into()),
         };
         let (mut sets, old_routes) = {
             let st = self.lock();
@@ -364,16 +347,5 @@ impl RegistryCache {
             Some(r) => Ok(r.clone()),
             None => Err(err),
         }
-    }
-}
-
-fn registry_unavailable(e: StoreError) -> RegistryError {
-    RegistryError::Io {
-        path: match &e {
-            StoreError::NotFound { location }
-            | StoreError::PreconditionFailed { location }
-            | StoreError::Other { location, .. } => location.clone(),
-        },
-        source: std::io::Error::other(e.to_string()),
     }
 }

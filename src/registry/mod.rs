@@ -1,9 +1,8 @@
-//! The schema registry: descriptor sets merged into one pool, plus `routes.json`.
-//! This registry reads a local directory; the S3 registry and its cache plug in here.
+//! The schema registry: descriptor sets merged into one pool, plus `routes.json`, loaded
+//! from a store (an S3 prefix or a directory) and cached with hot reload.
 
 pub mod cache;
 pub mod load;
-pub mod publish;
 pub mod routes;
 
 pub use cache::{LookupError, RegistryCache};
@@ -15,6 +14,9 @@ use crate::transcode::Transcoder;
 /// Errors of loading schemas and routes.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
+    /// The registry's store could not be listed or read (worth a retry).
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     /// A file or directory could not be read.
     #[error("{path}: {source}")]
     Io {

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::decompress::Compression;
 use crate::framing::Framing;
+use crate::output::FormatName;
 
 use super::RegistryError;
 
@@ -26,6 +27,9 @@ pub struct Route {
         with = "opt_compression"
     )]
     pub compression: Option<Compression>,
+    /// Pins the landed format for this prefix instead of the service's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<FormatName>,
 }
 
 /// The parsed `routes.json`.

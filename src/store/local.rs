@@ -1,13 +1,18 @@
-//! The local directory store: source trees for `run`, and a landing directory written
-//! atomically (temporary file, then rename), so a failed object never leaves partial output.
+//! The local directory store: source trees for `run`, registries in a directory, and a
+//! landing directory written atomically (a spool file beside the destination, renamed into
+//! place on commit), so a failed object never leaves partial output.
 
-use std::fs::{self, File};
-use std::io::{self, BufWriter, Write};
+use std::fs;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use super::{Fetched, ObjectInfo, StoreError};
+use bytes::Bytes;
+use tempfile::NamedTempFile;
 
-/// A directory seen as a bucket: keys are `/`-separated paths under the root.
+use super::{Fetched, ObjectInfo, Opened, Pin, Store, StoreError};
+
+/// A directory seen as a bucket: keys are `/`-separated paths under the root. A root that is
+/// a file holds one object, keyed by its file name.
 #[derive(Debug, Clone)]
 pub struct LocalStore {
     root: PathBuf,
@@ -38,46 +43,94 @@ fn fingerprint(meta: &fs::Metadata) -> String {
     format!("{:x}-{mtime:x}", meta.len())
 }
 
+/// The relative path of `key` under a root, which cannot leave it: empty and `.`
+/// components are dropped, `..` and NUL are escaped, a leading `/` is ignored. Keys come
+/// from notifications and source trees, so they may hold anything.
+pub fn relative_path(key: &str) -> PathBuf {
+    let mut p = PathBuf::new();
+    for part in key.split(['/', '\\']) {
+        match part {
+            "" | "." => {}
+            ".." => p.push("%2E%2E"),
+            other => p.push(other.replace('\0', "%00")),
+        }
+    }
+    if p.as_os_str().is_empty() {
+        p.push("%EMPTY");
+    }
+    p
+}
+
 impl LocalStore {
-    /// A store rooted at `root`.
+    /// A store rooted at `root` (a directory, or a single file).
     pub fn new(root: PathBuf) -> Self {
         LocalStore { root }
     }
 
-    /// The path of a key (keys cannot leave the root: see `object::local_landing_path`).
+    /// The path of a key.
     pub fn path(&self, key: &str) -> PathBuf {
-        let mut p = self.root.clone();
-        for part in key
-            .split('/')
-            .filter(|c| !c.is_empty() && *c != "." && *c != "..")
-        {
-            p.push(part);
+        if self.root.is_file() {
+            return self.root.clone();
         }
-        p
+        self.root.join(relative_path(key))
     }
 
-    /// Every file whose key starts with `prefix`, in key order. The ETag is a fingerprint of
-    /// size and modification time, enough to notice a rewritten file.
-    pub fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
-        if !self.root.exists() {
-            return Err(io_err(&self.root, io::Error::from(io::ErrorKind::NotFound)));
+    fn list_sync(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
+        let meta = fs::metadata(&self.root).map_err(|e| io_err(&self.root, e))?;
+        if meta.is_file() {
+            let key = self
+                .root
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            return Ok(vec![ObjectInfo {
+                key,
+                size: meta.len(),
+                etag: fingerprint(&meta),
+            }]);
         }
-        let objects = list(&self.root).map_err(|e| io_err(&self.root, e))?;
-        Ok(objects
-            .into_iter()
-            .filter(|o| o.key.starts_with(prefix))
-            .map(|o| ObjectInfo {
-                etag: fs::metadata(&o.path)
-                    .map(|m| fingerprint(&m))
-                    .unwrap_or_default(),
-                key: o.key,
-                size: o.size,
-            })
-            .collect())
+        let mut out = Vec::new();
+        for entry in walkdir::WalkDir::new(&self.root).sort_by_file_name() {
+            let entry = entry.map_err(|e| io_err(&self.root, e.into()))?;
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let rel = entry
+                .path()
+                .strip_prefix(&self.root)
+                .unwrap_or(entry.path());
+            let key = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            if !key.starts_with(prefix) {
+                continue;
+            }
+            let meta = entry
+                .metadata()
+                .map_err(|e| io_err(entry.path(), e.into()))?;
+            out.push(ObjectInfo {
+                key,
+                size: meta.len(),
+                etag: fingerprint(&meta),
+            });
+        }
+        Ok(out)
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for LocalStore {
+    fn describe(&self, key: &str) -> String {
+        self.path(key).display().to_string()
     }
 
-    /// Reads a whole file.
-    pub fn get(&self, key: &str) -> Result<Fetched, StoreError> {
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
+        self.list_sync(prefix)
+    }
+
+    async fn get(&self, key: &str) -> Result<Fetched, StoreError> {
         let path = self.path(key);
         let body = fs::read(&path).map_err(|e| io_err(&path, e))?;
         let meta = fs::metadata(&path).map_err(|e| io_err(&path, e))?;
@@ -87,161 +140,91 @@ impl LocalStore {
         })
     }
 
-    /// Writes a whole file atomically.
-    pub fn put(&self, key: &str, body: &[u8]) -> Result<(), StoreError> {
+    async fn open(&self, key: &str, pin: &Pin) -> Result<Opened, StoreError> {
         let path = self.path(key);
-        let mut l = Landing::create(path.clone()).map_err(|e| io_err(&path, e))?;
-        l.write_all(body).map_err(|e| io_err(&path, e))?;
-        l.commit().map_err(|e| io_err(&path, e))?;
-        Ok(())
-    }
-}
-
-/// A source object in a local tree.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LocalObject {
-    /// Path on disk.
-    pub path: PathBuf,
-    /// Key: the path relative to the source root, `/`-separated.
-    pub key: String,
-    /// Size in bytes.
-    pub size: u64,
-}
-
-/// Every file under `root` (or `root` itself when it is a file), in sorted key order.
-pub fn list(root: &Path) -> io::Result<Vec<LocalObject>> {
-    let meta = fs::metadata(root)?;
-    if meta.is_file() {
-        let key = root
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        return Ok(vec![LocalObject {
-            path: root.to_owned(),
-            key,
+        let file = fs::File::open(&path).map_err(|e| io_err(&path, e))?;
+        let meta = file.metadata().map_err(|e| io_err(&path, e))?;
+        // Files have no versions; an ETag pin is checked against the fingerprint.
+        if pin.etag.as_ref().is_some_and(|e| *e != fingerprint(&meta)) {
+            return Err(StoreError::PreconditionFailed {
+                location: path.display().to_string(),
+            });
+        }
+        Ok(Opened {
+            body: Box::new(file),
+            metadata: Default::default(),
             size: meta.len(),
-        }]);
-    }
-    let mut out = Vec::new();
-    for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
-        let entry = entry.map_err(io::Error::from)?;
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let rel = entry.path().strip_prefix(root).unwrap_or(entry.path());
-        let key = rel
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
-        out.push(LocalObject {
-            path: entry.path().to_owned(),
-            key,
-            size: entry.metadata().map(|m| m.len()).unwrap_or(0),
-        });
-    }
-    Ok(out)
-}
-
-/// An output file being written; it appears at its final path only on [`Landing::commit`].
-pub struct Landing {
-    tmp: PathBuf,
-    dest: PathBuf,
-    writer: Option<BufWriter<File>>,
-}
-
-impl Landing {
-    /// Starts writing `dest` (directories are created).
-    pub fn create(dest: PathBuf) -> io::Result<Landing> {
-        if let Some(dir) = dest.parent() {
-            fs::create_dir_all(dir)?;
-        }
-        let mut name = dest.file_name().unwrap_or_default().to_os_string();
-        // Unique per writer: two records landing the same key at once (a duplicate
-        // notification in one batch) must not write into one temporary file.
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        name.push(format!(".tmp-{}-{n}", std::process::id()));
-        let tmp = dest.with_file_name(name);
-        let writer = BufWriter::with_capacity(256 << 10, File::create(&tmp)?);
-        Ok(Landing {
-            tmp,
-            dest,
-            writer: Some(writer),
         })
     }
 
-    /// The final path.
-    pub fn path(&self) -> &Path {
-        &self.dest
+    async fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError> {
+        let mut file = self.spool(key)?;
+        file.write_all(&body).map_err(|e| io_err(file.path(), e))?;
+        self.commit(key, file, "").await
     }
 
-    /// Flushes and moves the file into place.
-    pub fn commit(mut self) -> io::Result<PathBuf> {
-        if let Some(w) = self.writer.take() {
-            let f = w.into_inner().map_err(|e| e.into_error())?;
-            f.sync_data()?;
-        }
-        fs::rename(&self.tmp, &self.dest)?;
-        Ok(self.dest.clone())
+    fn spool(&self, key: &str) -> Result<NamedTempFile, StoreError> {
+        let dest = self.path(key);
+        let dir = dest.parent().unwrap_or(Path::new("."));
+        fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+        // Unique per writer: two records landing the same key at once (a duplicate
+        // notification in one batch) never write into one file.
+        tempfile::Builder::new()
+            .prefix(".protolake-")
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(|e| io_err(dir, e))
     }
-}
 
-impl Write for Landing {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match &mut self.writer {
-            Some(w) => w.write(buf),
-            None => Err(io::Error::other("landing already committed")),
-        }
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        match &mut self.writer {
-            Some(w) => w.flush(),
-            None => Ok(()),
-        }
-    }
-}
-
-impl Drop for Landing {
-    fn drop(&mut self) {
-        if self.writer.take().is_some() {
-            // Not committed: the object failed; leave nothing behind.
-            let _ = fs::remove_file(&self.tmp);
-        }
+    async fn commit(
+        &self,
+        key: &str,
+        file: NamedTempFile,
+        _content_type: &str,
+    ) -> Result<(), StoreError> {
+        let dest = self.path(key);
+        file.as_file().sync_data().map_err(|e| io_err(&dest, e))?;
+        file.persist(&dest).map_err(|e| io_err(&dest, e.error))?;
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Component;
 
-    #[test]
-    fn uncommitted_landing_leaves_nothing() {
+    #[tokio::test]
+    async fn an_uncommitted_spool_leaves_nothing_and_a_commit_lands_whole() {
         let dir = tempfile::tempdir().unwrap();
-        let dest = dir.path().join("a/b.ndjson");
+        let store = LocalStore::new(dir.path().to_owned());
         {
-            let mut l = Landing::create(dest.clone()).unwrap();
-            l.write_all(b"{}\n").unwrap();
+            let mut f = store.spool("a/b.ndjson").unwrap();
+            f.write_all(b"{}\n").unwrap();
         }
-        assert!(!dest.exists());
+        assert!(!dir.path().join("a/b.ndjson").exists());
         assert_eq!(fs::read_dir(dir.path().join("a")).unwrap().count(), 0);
-        let mut l = Landing::create(dest.clone()).unwrap();
-        l.write_all(b"{}\n").unwrap();
-        l.commit().unwrap();
-        assert_eq!(fs::read(&dest).unwrap(), b"{}\n");
+        store
+            .put("a/b.ndjson", Bytes::from_static(b"{}\n"))
+            .await
+            .unwrap();
+        assert_eq!(fs::read(dir.path().join("a/b.ndjson")).unwrap(), b"{}\n");
     }
 
-    #[test]
-    fn two_writers_of_one_key_each_commit_whole_bytes() {
+    #[tokio::test]
+    async fn two_writers_of_one_key_each_commit_whole_bytes() {
         let dir = tempfile::tempdir().unwrap();
-        let dest = dir.path().join("k.ndjson");
-        let mut a = Landing::create(dest.clone()).unwrap();
-        let mut b = Landing::create(dest.clone()).unwrap();
+        let store = LocalStore::new(dir.path().to_owned());
+        let mut a = store.spool("k.ndjson").unwrap();
+        let mut b = store.spool("k.ndjson").unwrap();
         a.write_all(b"{\"n\":1}\n").unwrap();
         b.write_all(b"{\"n\":1}\n").unwrap();
-        a.commit().unwrap();
-        b.commit().unwrap();
-        assert_eq!(fs::read(&dest).unwrap(), b"{\"n\":1}\n");
+        store.commit("k.ndjson", a, "").await.unwrap();
+        store.commit("k.ndjson", b, "").await.unwrap();
+        assert_eq!(
+            fs::read(dir.path().join("k.ndjson")).unwrap(),
+            b"{\"n\":1}\n"
+        );
         assert_eq!(
             fs::read_dir(dir.path()).unwrap().count(),
             1,
@@ -249,13 +232,16 @@ mod tests {
         );
     }
 
-    #[test]
-    fn listing_gives_relative_slash_keys_in_order() {
+    #[tokio::test]
+    async fn listing_gives_relative_slash_keys_in_order_and_a_file_root_is_one_object() {
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir_all(dir.path().join("x/y")).unwrap();
         fs::write(dir.path().join("x/y/2.pb"), b"ab").unwrap();
         fs::write(dir.path().join("1.pb"), b"a").unwrap();
-        let keys: Vec<_> = list(dir.path())
+        let store = LocalStore::new(dir.path().to_owned());
+        let keys: Vec<_> = store
+            .list("")
+            .await
             .unwrap()
             .into_iter()
             .map(|o| (o.key, o.size))
@@ -263,6 +249,34 @@ mod tests {
         assert_eq!(
             keys,
             vec![("1.pb".to_string(), 1), ("x/y/2.pb".to_string(), 2)]
+        );
+        let file = LocalStore::new(dir.path().join("x/y/2.pb"));
+        let listed = file.list("").await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].key, "2.pb");
+        assert_eq!(&file.get("2.pb").await.unwrap().body[..], b"ab");
+    }
+
+    #[test]
+    fn keys_never_escape_the_root() {
+        for key in [
+            "../../etc/passwd",
+            "/abs/path",
+            "a/../../b",
+            "..",
+            "nul\0byte",
+            "",
+            "./x",
+        ] {
+            let p = relative_path(key);
+            assert!(
+                p.components().all(|c| matches!(c, Component::Normal(_))),
+                "{key:?} -> {p:?}"
+            );
+        }
+        assert_eq!(
+            relative_path("a/b.pb.ndjson"),
+            PathBuf::from("a/b.pb.ndjson")
         );
     }
 }

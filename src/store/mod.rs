@@ -1,16 +1,22 @@
-//! Where objects come from and where their JSON lands: a local directory or an S3 prefix,
-//! behind one interface. aws-sdk types stay inside `s3.rs`.
+//! Where objects come from and where their output lands, behind one trait: [`Store`].
+//! A local directory and an S3 bucket both implement it; the pipeline never asks which it
+//! has. aws-sdk types stay inside `s3.rs`. A new backend is one new file here plus one arm
+//! in [`Location::open`].
 
 pub mod local;
 pub mod s3;
 
+use std::collections::HashMap;
 use std::fmt;
+use std::io::Read;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use bytes::Bytes;
+use tempfile::NamedTempFile;
 
-/// A place: `s3://bucket/prefix/` or a local directory.
+/// A place as the user writes it: `s3://bucket/prefix/` or a local path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
     /// A local directory (or file).
@@ -55,9 +61,43 @@ impl fmt::Display for Location {
 }
 
 impl Location {
-    /// Whether this is an S3 location.
-    pub fn is_s3(&self) -> bool {
-        matches!(self, Location::S3 { .. })
+    /// The bucket of an S3 location: the first segment of its objects' landing keys.
+    pub fn bucket(&self) -> Option<&str> {
+        match self {
+            Location::Local(_) => None,
+            Location::S3 { bucket, .. } => Some(bucket),
+        }
+    }
+
+    /// The store holding this location and the key prefix inside it. S3 clients come from
+    /// aws-config's standard chain, so `AWS_ENDPOINT_URL` points them at a local S3.
+    pub async fn open(&self) -> Place {
+        match self {
+            Location::Local(p) => Place {
+                store: Arc::new(local::LocalStore::new(p.clone())),
+                prefix: String::new(),
+            },
+            Location::S3 { bucket, prefix } => Place {
+                store: Arc::new(s3::S3Store::new(s3::client().await, bucket.clone())),
+                prefix: prefix.clone(),
+            },
+        }
+    }
+}
+
+/// A store and a key prefix in it: where a registry, a landing or a source tree lives.
+#[derive(Debug, Clone)]
+pub struct Place {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// Keys of this place start with it.
+    pub prefix: String,
+}
+
+impl Place {
+    /// How messages name the place: `s3://bucket/prefix/` or a path.
+    pub fn describe(&self) -> String {
+        self.store.describe(&self.prefix)
     }
 }
 
@@ -81,7 +121,28 @@ pub struct Fetched {
     pub etag: String,
 }
 
-/// Errors of the store.
+/// Which version of an object to read. A notification names the version it is about; a
+/// read pinned to it fails with [`StoreError::PreconditionFailed`] once it was overwritten.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pin {
+    /// The version id, when the bucket is versioned.
+    pub version_id: Option<String>,
+    /// The ETag the object must still have, when no version id is known.
+    pub etag: Option<String>,
+}
+
+/// An object opened for streaming. The body is a blocking reader: decoding runs on a
+/// blocking thread, and the S3 store bridges its async body into it.
+pub struct Opened {
+    /// The body, read incrementally.
+    pub body: Box<dyn Read + Send>,
+    /// User metadata (`x-amz-meta-*` on S3; none locally).
+    pub metadata: HashMap<String, String>,
+    /// Its size in bytes, known before a byte of the body is read.
+    pub size: u64,
+}
+
+/// Errors of a store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The object does not exist (deleted, or never written).
@@ -121,57 +182,42 @@ impl StoreError {
     }
 }
 
-/// A store rooted at a [`Location`]; keys are relative to nothing (S3: full keys; local:
-/// paths under the root).
-#[derive(Debug, Clone)]
-pub enum Store {
-    /// A local directory.
-    Local(local::LocalStore),
-    /// An S3 bucket.
-    S3(s3::S3Store),
-}
+/// A bucket of objects addressed by `/`-separated keys: a local directory or an S3 bucket.
+///
+/// Writes are atomic: an object appears whole or not at all. Large outputs are written to a
+/// local spool file first ([`Store::spool`]) and then committed ([`Store::commit`]), which
+/// renames it into place locally and uploads it (in parts above a threshold) to S3.
+#[async_trait::async_trait]
+pub trait Store: fmt::Debug + Send + Sync {
+    /// How messages name a key of this store: `s3://bucket/key` or a path.
+    fn describe(&self, key: &str) -> String;
 
-impl Store {
-    /// Opens the store for a location (S3 clients come from aws-config's standard chain,
-    /// so `AWS_ENDPOINT_URL` points them at a local S3).
-    pub async fn open(location: &Location) -> Store {
-        match location {
-            Location::Local(p) => Store::Local(local::LocalStore::new(p.clone())),
-            Location::S3 { bucket, .. } => {
-                Store::S3(s3::S3Store::new(s3::client().await, bucket.clone()))
-            }
-        }
-    }
-
-    /// Every object whose key starts with `prefix`, in key order (paginated underneath).
-    pub async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
-        match self {
-            Store::Local(s) => s.list(prefix),
-            Store::S3(s) => s.list(prefix).await,
-        }
-    }
+    /// Every object whose key starts with `prefix`, in key order.
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError>;
 
     /// Reads a whole (small) object.
-    pub async fn get(&self, key: &str) -> Result<Fetched, StoreError> {
-        match self {
-            Store::Local(s) => s.get(key),
-            Store::S3(s) => s.get(key).await,
-        }
-    }
+    async fn get(&self, key: &str) -> Result<Fetched, StoreError>;
 
-    /// Writes a whole object.
-    pub async fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError> {
-        match self {
-            Store::Local(s) => s.put(key, &body),
-            Store::S3(s) => s.put(key, body).await,
-        }
-    }
+    /// Opens an object for streaming, pinned to a version or an ETag when `pin` names one.
+    async fn open(&self, key: &str, pin: &Pin) -> Result<Opened, StoreError>;
 
-    /// Human-readable name of a key in this store.
-    pub fn describe(&self, key: &str) -> String {
-        match self {
-            Store::Local(s) => s.path(key).display().to_string(),
-            Store::S3(s) => format!("s3://{}/{key}", s.bucket()),
-        }
-    }
+    /// Writes a whole (small) object atomically.
+    async fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError>;
+
+    /// A new, empty local file to write the object `key` into before [`Store::commit`]: in
+    /// the destination's directory for a local store (so the commit is a rename), in the
+    /// system's temporary directory otherwise. Dropped uncommitted, it leaves nothing.
+    fn spool(&self, key: &str) -> Result<NamedTempFile, StoreError>;
+
+    /// Lands a spooled file at `key` atomically, with its content type.
+    async fn commit(
+        &self,
+        key: &str,
+        file: NamedTempFile,
+        content_type: &str,
+    ) -> Result<(), StoreError>;
 }
+
+/// The store of an S3 bucket named in a notification (the service reads source objects
+/// from whichever bucket notified).
+pub type Buckets = Arc<dyn Fn(&str) -> Arc<dyn Store> + Send + Sync>;

@@ -1,27 +1,32 @@
-//! The S3 store (aws-sdk-s3): paginated listing, whole and streamed reads with metadata,
-//! puts from memory or from a file. The only module besides `poll.rs` that sees aws-sdk types.
+//! The S3 store (aws-sdk-s3): paginated listing, whole and streamed reads pinned to a
+//! version or ETag, puts from memory or from a spooled file (multipart above a threshold).
+//! The only module besides the SQS edge (`poll.rs`) that sees aws-sdk types.
 
-use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 use bytes::Bytes;
-use tokio::io::AsyncRead;
+use tempfile::NamedTempFile;
 
-use super::{Fetched, ObjectInfo, StoreError};
+use super::{Buckets, Fetched, ObjectInfo, Opened, Pin, Store, StoreError};
 
 /// An S3 client from aws-config's standard chain (env, profile, web identity, IMDS).
 /// Path-style addressing keeps local S3s (moto, MinIO) working; real S3 accepts it too.
 pub async fn client() -> Client {
-    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
-    let conf = aws_sdk_s3::config::Builder::from(&shared)
+    let conf = aws_sdk_s3::config::Builder::from(&crate::aws::sdk_config().await)
         .force_path_style(true)
         .build();
     Client::from_conf(conf)
+}
+
+/// The stores of the buckets that notifications name, sharing one client.
+pub fn buckets(client: Client) -> Buckets {
+    Arc::new(move |bucket: &str| -> Arc<dyn Store> {
+        Arc::new(S3Store::new(client.clone(), bucket.to_owned()))
+    })
 }
 
 /// One bucket.
@@ -31,18 +36,6 @@ pub struct S3Store {
     bucket: String,
     multipart_threshold: u64,
     part_size: u64,
-}
-
-/// An object opened for streaming.
-pub struct S3Object {
-    /// The body, read incrementally.
-    pub body: Box<dyn AsyncRead + Send + Unpin>,
-    /// `x-amz-meta-*` metadata.
-    pub metadata: HashMap<String, String>,
-    /// Entity tag without quotes.
-    pub etag: String,
-    /// Content length.
-    pub size: u64,
 }
 
 /// A local file (the temporary output) could not be read for upload.
@@ -121,22 +114,19 @@ impl S3Store {
         self
     }
 
-    /// The bucket.
-    pub fn bucket(&self) -> &str {
-        &self.bucket
-    }
-
-    /// The SDK client.
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
     fn loc(&self, key: &str) -> String {
+        self.describe(key)
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for S3Store {
+    fn describe(&self, key: &str) -> String {
         format!("s3://{}/{key}", self.bucket)
     }
 
     /// Every object under `prefix`, following continuation tokens.
-    pub async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
         let mut out = Vec::new();
         let mut pages = self
             .client
@@ -159,7 +149,7 @@ impl S3Store {
     }
 
     /// Reads a whole object into memory.
-    pub async fn get(&self, key: &str) -> Result<Fetched, StoreError> {
+    async fn get(&self, key: &str) -> Result<Fetched, StoreError> {
         let resp = self
             .client
             .get_object()
@@ -180,32 +170,28 @@ impl S3Store {
         })
     }
 
-    /// Opens an object for streaming, optionally pinned to a version or an ETag (a changed
-    /// object then fails with [`StoreError::PreconditionFailed`]).
-    pub async fn open(
-        &self,
-        key: &str,
-        version_id: Option<&str>,
-        if_match: Option<&str>,
-    ) -> Result<S3Object, StoreError> {
+    /// Opens an object for streaming: pinned to the version when one is known, else to the
+    /// ETag (`If-Match`), so a changed object fails with [`StoreError::PreconditionFailed`].
+    async fn open(&self, key: &str, pin: &Pin) -> Result<Opened, StoreError> {
         let mut req = self.client.get_object().bucket(&self.bucket).key(key);
-        if let Some(v) = version_id {
+        if let Some(v) = &pin.version_id {
             req = req.version_id(v);
-        }
-        if let Some(e) = if_match {
+        } else if let Some(e) = &pin.etag {
             req = req.if_match(format!("\"{e}\""));
         }
         let resp = req.send().await.map_err(|e| map_err(self.loc(key), e))?;
-        Ok(S3Object {
-            etag: unquote(resp.e_tag()),
+        Ok(Opened {
             size: resp.content_length().unwrap_or(0).max(0) as u64,
             metadata: resp.metadata().cloned().unwrap_or_default(),
-            body: Box::new(resp.body.into_async_read()),
+            // Read on a blocking thread; the bridge drives the async body from there.
+            body: Box::new(tokio_util::io::SyncIoBridge::new(
+                resp.body.into_async_read(),
+            )),
         })
     }
 
     /// Writes an object from memory.
-    pub async fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError> {
+    async fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError> {
         self.client
             .put_object()
             .bucket(&self.bucket)
@@ -217,14 +203,29 @@ impl S3Store {
         Ok(())
     }
 
-    /// Writes an object from a local file: one streamed PUT up to [`MULTIPART_THRESHOLD`],
-    /// a multipart upload above it (aborted on any failure, so no parts are left behind).
-    pub async fn put_file(
+    fn spool(&self, key: &str) -> Result<NamedTempFile, StoreError> {
+        NamedTempFile::new().map_err(|e| StoreError::Other {
+            location: format!("a temporary file for {}", self.loc(key)),
+            message: e.to_string(),
+            retryable: false,
+        })
+    }
+
+    /// Uploads the spooled file; it is removed when dropped, landed or not.
+    async fn commit(
         &self,
         key: &str,
-        path: &Path,
+        file: NamedTempFile,
         content_type: &str,
     ) -> Result<(), StoreError> {
+        self.put_file(key, file.path(), content_type).await
+    }
+}
+
+impl S3Store {
+    /// Writes an object from a local file: one streamed PUT up to [`MULTIPART_THRESHOLD`],
+    /// a multipart upload above it (aborted on any failure, so no parts are left behind).
+    async fn put_file(&self, key: &str, path: &Path, content_type: &str) -> Result<(), StoreError> {
         let size = tokio::fs::metadata(path)
             .await
             .map(|m| m.len())

@@ -6,19 +6,28 @@
 //! mismatches and closed-enum misses become unknown fields, `-0.0` is not a default,
 //! wrappers print NaN as `"NaN"`, `Any` of `Empty` prints only `@type`, and so on.
 //!
-//! [`Engine::Reflect`] is prost-reflect's `DynamicMessage` + serde, kept as a second opinion
-//! and for comparison; it disagrees with the reference in those corners.
+//! Files by job: `plan.rs` (per-type plans), `wire.rs` (varints, fixed values), `writer.rs`
+//! (the wire -> JSON pass), `json.rs` (escaping, numbers), `wkt.rs` (well-known types).
+//! The second-opinion engines it is tested against live in `second_opinion/`, compiled
+//! only with the `second-opinion` feature.
 
 mod json;
 mod plan;
-mod reflect;
+#[cfg(feature = "second-opinion")]
+mod second_opinion;
+mod wire;
 mod wkt;
+mod writer;
 
 use std::sync::Arc;
 
-use prost_reflect::{DescriptorPool, MessageDescriptor};
+use prost_reflect::DescriptorPool;
+#[cfg(feature = "second-opinion")]
+use prost_reflect::MessageDescriptor;
 
-use plan::{FieldPlan, FieldType, Label, MessagePlan, Plans, Scalar};
+use plan::Plans;
+use wire::Result;
+use writer::Writer;
 
 /// JSON mapping options (the `json_format` flags).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -39,10 +48,12 @@ pub enum Engine {
     #[default]
     Direct,
     /// prost-reflect `DynamicMessage` decode, printed by a tree walker: the second opinion
-    /// the direct engine is tested against (see `reflect`).
+    /// the direct engine is tested against (see `second_opinion`).
+    #[cfg(feature = "second-opinion")]
     Reflect,
     /// prost-reflect `DynamicMessage` decode + its serde serialization, as shipped: the
     /// benchmark baseline. Not reference-exact in corners.
+    #[cfg(feature = "second-opinion")]
     Serde,
 }
 
@@ -51,7 +62,9 @@ impl std::str::FromStr for Engine {
     fn from_str(s: &str) -> std::result::Result<Self, String> {
         match s {
             "direct" => Ok(Engine::Direct),
+            #[cfg(feature = "second-opinion")]
             "reflect" => Ok(Engine::Reflect),
+            #[cfg(feature = "second-opinion")]
             "serde" => Ok(Engine::Serde),
             o => Err(format!(
                 "unknown engine {o:?} (expected direct, reflect or serde)"
@@ -112,18 +125,10 @@ pub enum TranscodeErrorKind {
     #[error("{0}")]
     Unrepresentable(String),
     /// The reflect engine's own error.
+    #[cfg(feature = "second-opinion")]
     #[error("{0}")]
     Reflect(String),
 }
-
-fn err(offset: usize, kind: TranscodeErrorKind) -> TranscodeError {
-    TranscodeError { offset, kind }
-}
-
-type Result<T> = std::result::Result<T, TranscodeError>;
-
-/// Highest valid field number.
-const MAX_FIELD_NUMBER: u64 = (1 << 29) - 1;
 
 /// A message type resolved in a [`Transcoder`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -177,17 +182,19 @@ impl Transcoder {
         engine: Engine,
         max_depth: u32,
     ) -> Session<'_> {
-        let descriptor = match engine {
-            Engine::Reflect | Engine::Serde => self.pool.get_message_by_name(self.message_name(id)),
-            Engine::Direct => None,
-        };
         Session {
             plans: &self.plans,
             root: id.0,
             options,
             max_depth,
             stack: Vec::new(),
-            descriptor,
+            #[cfg(feature = "second-opinion")]
+            descriptor: match engine {
+                Engine::Reflect | Engine::Serde => {
+                    self.pool.get_message_by_name(self.message_name(id))
+                }
+                Engine::Direct => None,
+            },
             engine,
         }
     }
@@ -200,41 +207,23 @@ pub struct Session<'t> {
     options: JsonOptions,
     max_depth: u32,
     /// One occurrence list per nesting depth, reused.
-    stack: Vec<Vec<Occ>>,
+    stack: Vec<Vec<writer::Occ>>,
     /// Set for the reflect and serde engines.
+    #[cfg(feature = "second-opinion")]
     descriptor: Option<MessageDescriptor>,
+    #[cfg_attr(not(feature = "second-opinion"), allow(dead_code))]
     engine: Engine,
-}
-
-/// One occurrence of a known field on the wire.
-#[derive(Debug, Clone, Copy)]
-struct Occ {
-    /// Index into the message plan's `fields`.
-    field: u32,
-    wire: u8,
-    /// Position among the message's known-field occurrences (wire order).
-    seq: u32,
-    /// Varint / fixed value.
-    num: u64,
-    /// Byte range of a length-delimited value or a group body.
-    start: usize,
-    end: usize,
-}
-
-impl Occ {
-    fn range(&self) -> (usize, usize) {
-        (self.start, self.end)
-    }
 }
 
 impl Session<'_> {
     /// Appends the JSON of one serialized message to `out` (no newline). On error `out` may
     /// hold a partial line: callers truncate it.
     pub fn transcode(&mut self, bytes: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        #[cfg(feature = "second-opinion")]
         if let Some(desc) = &self.descriptor {
             return match self.engine {
-                Engine::Serde => reflect::transcode_serde(desc, bytes, &self.options, out),
-                _ => reflect::transcode(desc, bytes, &self.options, self.max_depth, out),
+                Engine::Serde => second_opinion::transcode_serde(desc, bytes, &self.options, out),
+                _ => second_opinion::transcode(desc, bytes, &self.options, self.max_depth, out),
             };
         }
         let mut w = Writer {
@@ -248,754 +237,6 @@ impl Session<'_> {
         self.stack = w.stack;
         r
     }
-}
-
-struct Writer<'a> {
-    plans: &'a Plans,
-    buf: &'a [u8],
-    opts: JsonOptions,
-    max_depth: u32,
-    stack: Vec<Vec<Occ>>,
-}
-
-/// Reads a varint. Tags and most values fit in one byte: that case stays inline.
-#[inline(always)]
-fn read_varint(buf: &[u8], pos: &mut usize, end: usize) -> Result<u64> {
-    if *pos < end {
-        if let Some(&b) = buf.get(*pos) {
-            if b < 0x80 {
-                *pos += 1;
-                return Ok(u64::from(b));
-            }
-        }
-    }
-    read_varint_slow(buf, pos, end)
-}
-
-#[inline(never)]
-fn read_varint_slow(buf: &[u8], pos: &mut usize, end: usize) -> Result<u64> {
-    let start = *pos;
-    let mut value = 0u64;
-    for i in 0..10 {
-        let Some(&b) = buf.get(*pos).filter(|_| *pos < end) else {
-            return Err(err(start, TranscodeErrorKind::Truncated));
-        };
-        *pos += 1;
-        value |= u64::from(b & 0x7f) << (7 * i);
-        if b & 0x80 == 0 {
-            return Ok(value);
-        }
-    }
-    Err(err(start, TranscodeErrorKind::InvalidVarint))
-}
-
-#[inline]
-fn read_fixed<const N: usize>(buf: &[u8], pos: &mut usize, end: usize) -> Result<u64> {
-    if end - *pos < N {
-        return Err(err(*pos, TranscodeErrorKind::Truncated));
-    }
-    let mut b = [0u8; 8];
-    b[..N].copy_from_slice(&buf[*pos..*pos + N]);
-    *pos += N;
-    Ok(u64::from_le_bytes(b))
-}
-
-fn zigzag32(n: u64) -> i32 {
-    let n = n as u32;
-    ((n >> 1) as i32) ^ -((n & 1) as i32)
-}
-
-fn zigzag64(n: u64) -> i64 {
-    ((n >> 1) as i64) ^ -((n & 1) as i64)
-}
-
-/// Writes `,` between members and the key.
-#[inline]
-fn key(out: &mut Vec<u8>, first: &mut bool, key: &str) {
-    if !*first {
-        out.push(b',');
-    }
-    *first = false;
-    out.extend_from_slice(key.as_bytes());
-}
-
-impl<'a> Writer<'a> {
-    fn depth_check(&self, depth: u32, offset: usize) -> Result<()> {
-        if depth > self.max_depth {
-            return Err(err(offset, TranscodeErrorKind::DepthLimit(self.max_depth)));
-        }
-        Ok(())
-    }
-
-    fn take_slot(&mut self, depth: u32) -> Vec<Occ> {
-        let d = depth as usize;
-        if self.stack.len() <= d {
-            self.stack.resize_with(d + 1, Vec::new);
-        }
-        let mut v = std::mem::take(&mut self.stack[d]);
-        v.clear();
-        v
-    }
-
-    fn put_slot(&mut self, depth: u32, v: Vec<Occ>) {
-        self.stack[depth as usize] = v;
-    }
-
-    /// Skips a group body whose start tag (field `number`) was just read; returns the
-    /// position of its end-group tag.
-    fn skip_group(&self, pos: &mut usize, end: usize, number: u64, depth: u32) -> Result<usize> {
-        self.depth_check(depth, *pos)?;
-        loop {
-            if *pos >= end {
-                return Err(err(*pos, TranscodeErrorKind::UnterminatedGroup(number)));
-            }
-            let tag_pos = *pos;
-            let tag = read_varint(self.buf, pos, end)?;
-            let n = tag >> 3;
-            if n == 0 || n > MAX_FIELD_NUMBER {
-                return Err(err(tag_pos, TranscodeErrorKind::InvalidFieldNumber(n)));
-            }
-            match (tag & 7) as u8 {
-                0 => {
-                    read_varint(self.buf, pos, end)?;
-                }
-                1 => {
-                    read_fixed::<8>(self.buf, pos, end)?;
-                }
-                2 => {
-                    let len = read_varint(self.buf, pos, end)?;
-                    if len > (end - *pos) as u64 {
-                        return Err(err(tag_pos, TranscodeErrorKind::Truncated));
-                    }
-                    *pos += len as usize;
-                }
-                3 => {
-                    self.skip_group(pos, end, n, depth + 1)?;
-                }
-                4 => {
-                    if n == number {
-                        let body_end = tag_pos;
-                        return Ok(body_end);
-                    }
-                    return Err(err(tag_pos, TranscodeErrorKind::UnexpectedEndGroup(n)));
-                }
-                5 => {
-                    read_fixed::<4>(self.buf, pos, end)?;
-                }
-                wt => return Err(err(tag_pos, TranscodeErrorKind::InvalidWireType(wt))),
-            }
-        }
-    }
-
-    /// Collects the known-field occurrences of a message spread over `chunks` (several
-    /// chunks = occurrences of a singular message field, merged as protobuf merges them).
-    /// Returns whether anything went to unknown fields.
-    fn scan(
-        &self,
-        plan: &MessagePlan,
-        chunks: &[(usize, usize)],
-        depth: u32,
-        occs: &mut Vec<Occ>,
-    ) -> Result<bool> {
-        let buf = self.buf;
-        let mut unknown = false;
-        let mut seq = 0u32;
-        for &(start, end) in chunks {
-            let mut pos = start;
-            while pos < end {
-                let tag_pos = pos;
-                let tag = read_varint(buf, &mut pos, end)?;
-                let number = tag >> 3;
-                if number == 0 || number > MAX_FIELD_NUMBER {
-                    return Err(err(tag_pos, TranscodeErrorKind::InvalidFieldNumber(number)));
-                }
-                let wt = (tag & 7) as u8;
-                let (num, s, e) = match wt {
-                    0 => (read_varint(buf, &mut pos, end)?, 0, 0),
-                    1 => (read_fixed::<8>(buf, &mut pos, end)?, 0, 0),
-                    2 => {
-                        let len = read_varint(buf, &mut pos, end)?;
-                        if len > (end - pos) as u64 {
-                            return Err(err(tag_pos, TranscodeErrorKind::Truncated));
-                        }
-                        let s = pos;
-                        pos += len as usize;
-                        (0, s, pos)
-                    }
-                    3 => {
-                        let s = pos;
-                        let e = self.skip_group(&mut pos, end, number, depth + 1)?;
-                        (0, s, e)
-                    }
-                    4 => return Err(err(tag_pos, TranscodeErrorKind::UnexpectedEndGroup(number))),
-                    5 => (read_fixed::<4>(buf, &mut pos, end)?, 0, 0),
-                    _ => return Err(err(tag_pos, TranscodeErrorKind::InvalidWireType(wt))),
-                };
-                let Some(fi) = plan.field_index(number as u32) else {
-                    unknown = true;
-                    continue;
-                };
-                let f = &plan.fields[fi];
-                if !f.accepts(wt) {
-                    unknown = true;
-                    continue;
-                }
-                if wt == 2 {
-                    if let FieldType::Scalar(Scalar::String {
-                        validate_utf8: true,
-                    }) = f.ty
-                    {
-                        // proto3 checks every occurrence when parsing, also those a later
-                        // one overrides (upb fails the whole message).
-                        let bytes = &buf[s..e];
-                        // Most strings are short and ASCII: the cheap test first.
-                        if !bytes.is_ascii() && std::str::from_utf8(bytes).is_err() {
-                            return Err(err(
-                                s,
-                                TranscodeErrorKind::InvalidUtf8 {
-                                    field: format!("{}.{}", plan.full_name, field_name(f)),
-                                },
-                            ));
-                        }
-                    }
-                }
-                if wt == 0 {
-                    if let FieldType::Scalar(Scalar::Enum(e)) = f.ty {
-                        let en = &self.plans.enums[e as usize];
-                        // A closed enum keeps unknown numbers out of the field.
-                        if en.closed && !en.is_known(num as i32) {
-                            unknown = true;
-                            continue;
-                        }
-                    }
-                }
-                occs.push(Occ {
-                    field: fi as u32,
-                    wire: wt,
-                    seq,
-                    num,
-                    start: s,
-                    end: e,
-                });
-                seq += 1;
-            }
-        }
-        if plan.oneof_count > 0 && !occs.is_empty() {
-            for loser in resolve_oneofs(plan, occs) {
-                self.check_occurrence(plan, &loser, depth)?;
-            }
-        }
-        if !occs.windows(2).all(|w| w[0].field <= w[1].field) {
-            // Stable: wire order within a field is kept (last one wins, repeated order).
-            occs.sort_by_key(|o| o.field);
-        }
-        Ok(unknown)
-    }
-
-    /// Parses, without printing, a message that will not be printed (a oneof member set
-    /// before another one, a map entry overridden or moved to the unknown fields): upb
-    /// parses every sub-message as it reads it, so an error inside one (malformed bytes, a
-    /// proto3 string that is not UTF-8, too deep) fails the whole message all the same.
-    /// Rare, so it allocates freely.
-    fn check_message(&self, idx: u32, range: (usize, usize), depth: u32) -> Result<()> {
-        self.depth_check(depth, range.0)?;
-        let plan = &self.plans.messages[idx as usize];
-        let mut occs = Vec::new();
-        self.scan(plan, &[range], depth, &mut occs)?;
-        for o in &occs {
-            self.check_occurrence(plan, o, depth)?;
-        }
-        Ok(())
-    }
-
-    /// Checks what a discarded occurrence of a field of `plan` holds (see `check_message`).
-    fn check_occurrence(&self, plan: &MessagePlan, o: &Occ, depth: u32) -> Result<()> {
-        let f = &plan.fields[o.field as usize];
-        match f.ty {
-            FieldType::Message(m) | FieldType::Group(m) if f.label == Label::Map => {
-                let eplan = &self.plans.messages[m as usize];
-                self.depth_check(depth + 1, o.start)?;
-                let mut eoccs = Vec::new();
-                self.scan(eplan, &[o.range()], depth + 1, &mut eoccs)?;
-                for x in &eoccs {
-                    self.check_occurrence(eplan, x, depth + 1)?;
-                }
-                Ok(())
-            }
-            FieldType::Message(m) | FieldType::Group(m) => {
-                self.check_message(m, o.range(), depth + 1)
-            }
-            FieldType::Scalar(_) => Ok(()),
-        }
-    }
-
-    fn write_message(
-        &mut self,
-        idx: u32,
-        chunks: &[(usize, usize)],
-        depth: u32,
-        out: &mut Vec<u8>,
-    ) -> Result<()> {
-        self.depth_check(depth, chunks.first().map_or(0, |c| c.0))?;
-        let plan = &self.plans.messages[idx as usize];
-        if let Some(w) = plan.wkt {
-            return self.write_wkt(w, idx, chunks, depth, out);
-        }
-        out.push(b'{');
-        self.write_fields(idx, chunks, depth, out, true)?;
-        out.push(b'}');
-        Ok(())
-    }
-
-    /// Writes the members of a message object (without braces). `first` says whether a
-    /// member was already written before (for `Any`, which starts with `@type`).
-    fn write_fields(
-        &mut self,
-        idx: u32,
-        chunks: &[(usize, usize)],
-        depth: u32,
-        out: &mut Vec<u8>,
-        mut first: bool,
-    ) -> Result<()> {
-        let plans = self.plans;
-        let plan = &plans.messages[idx as usize];
-        let mut occs = self.take_slot(depth);
-        self.scan(plan, chunks, depth, &mut occs)?;
-        let proto_names = self.opts.proto_field_names;
-        let emit_defaults = self.opts.emit_defaults;
-        let mut i = 0;
-        for (fi, f) in plan.fields.iter().enumerate() {
-            let start = i;
-            while i < occs.len() && occs[i].field as usize == fi {
-                i += 1;
-            }
-            let group = &occs[start..i];
-            if group.is_empty() {
-                if emit_defaults && !f.is_extension && f.label != Label::Explicit {
-                    key(out, &mut first, f.key(proto_names));
-                    self.write_default(f, out);
-                }
-                continue;
-            }
-            match f.label {
-                Label::Implicit | Label::Explicit => match f.ty {
-                    FieldType::Scalar(s) => {
-                        let o = group[group.len() - 1];
-                        if f.label == Label::Implicit && is_default(s, &o) && !emit_defaults {
-                            continue;
-                        }
-                        key(out, &mut first, f.key(proto_names));
-                        self.write_scalar(s, &o, plan, f, out)?;
-                    }
-                    FieldType::Message(m) | FieldType::Group(m) => {
-                        key(out, &mut first, f.key(proto_names));
-                        if group.len() == 1 {
-                            self.write_message(m, &[group[0].range()], depth + 1, out)?;
-                        } else {
-                            let ranges: Vec<(usize, usize)> =
-                                group.iter().map(Occ::range).collect();
-                            self.write_message(m, &ranges, depth + 1, out)?;
-                        }
-                    }
-                },
-                Label::Repeated => {
-                    let mark = out.len();
-                    let was_first = first;
-                    key(out, &mut first, f.key(proto_names));
-                    out.push(b'[');
-                    let n = self.write_elements(f, plan, group, depth, out)?;
-                    if n == 0 && !emit_defaults && !f.is_extension {
-                        // Every element was dropped (closed enum) or packed runs were empty:
-                        // the field is not set. (An extension seen on the wire is, even
-                        // empty: upb lists it, and json_format prints `[]`.)
-                        out.truncate(mark);
-                        first = was_first;
-                        continue;
-                    }
-                    out.push(b']');
-                }
-                Label::Map => {
-                    let FieldType::Message(entry) = f.ty else {
-                        unreachable!("map fields are entry messages")
-                    };
-                    let mark = out.len();
-                    let was_first = first;
-                    key(out, &mut first, f.key(proto_names));
-                    let n = self.write_map(entry, group, depth, out)?;
-                    if n == 0 && !emit_defaults {
-                        out.truncate(mark);
-                        first = was_first;
-                    }
-                }
-            }
-        }
-        self.put_slot(depth, occs);
-        Ok(())
-    }
-
-    fn write_elements(
-        &mut self,
-        f: &FieldPlan,
-        plan: &MessagePlan,
-        group: &[Occ],
-        depth: u32,
-        out: &mut Vec<u8>,
-    ) -> Result<usize> {
-        let mut n = 0;
-        for o in group {
-            match f.ty {
-                FieldType::Scalar(s) if o.wire == 2 && s.packable() => {
-                    let mut pos = o.start;
-                    while pos < o.end {
-                        let num = match s.wire_type() {
-                            0 => read_varint(self.buf, &mut pos, o.end)?,
-                            1 | 5 => {
-                                let size = if s.wire_type() == 1 { 8 } else { 4 };
-                                if (o.end - o.start) % size != 0 {
-                                    return Err(err(
-                                        o.start,
-                                        TranscodeErrorKind::BadPackedLength(f.number),
-                                    ));
-                                }
-                                if size == 8 {
-                                    read_fixed::<8>(self.buf, &mut pos, o.end)?
-                                } else {
-                                    read_fixed::<4>(self.buf, &mut pos, o.end)?
-                                }
-                            }
-                            _ => unreachable!("packable kinds are varint or fixed"),
-                        };
-                        if let Scalar::Enum(e) = s {
-                            let en = &self.plans.enums[e as usize];
-                            if en.closed && !en.is_known(num as i32) {
-                                continue;
-                            }
-                        }
-                        if n > 0 {
-                            out.push(b',');
-                        }
-                        let el = Occ { num, ..*o };
-                        self.write_scalar(s, &el, plan, f, out)?;
-                        n += 1;
-                    }
-                }
-                FieldType::Scalar(s) => {
-                    if n > 0 {
-                        out.push(b',');
-                    }
-                    self.write_scalar(s, o, plan, f, out)?;
-                    n += 1;
-                }
-                FieldType::Message(m) | FieldType::Group(m) => {
-                    if n > 0 {
-                        out.push(b',');
-                    }
-                    self.write_message(m, &[o.range()], depth + 1, out)?;
-                    n += 1;
-                }
-            }
-        }
-        Ok(n)
-    }
-
-    /// Writes a map as a JSON object; returns the number of entries written.
-    fn write_map(
-        &mut self,
-        entry: u32,
-        group: &[Occ],
-        depth: u32,
-        out: &mut Vec<u8>,
-    ) -> Result<usize> {
-        let plans = self.plans;
-        let eplan = &plans.messages[entry as usize];
-        let (Some(ki), Some(vi)) = (eplan.field_index(1), eplan.field_index(2)) else {
-            out.extend_from_slice(b"{}");
-            return Ok(0);
-        };
-        let kf = &eplan.fields[ki];
-        let vf = &eplan.fields[vi];
-        // One buffer for every entry's key JSON and one for message values' chunks, so a
-        // map costs a few allocations, not several per entry.
-        struct Entry {
-            key: (usize, usize),
-            value: Option<Occ>,
-            ranges: (usize, usize),
-        }
-        let mut entries: Vec<Entry> = Vec::with_capacity(group.len());
-        let mut keys: Vec<u8> = Vec::with_capacity(group.len() * 8);
-        let mut ranges: Vec<(usize, usize)> = Vec::new();
-        // Duplicate keys (the last entry wins): a linear search for small maps, an index
-        // past that.
-        const LINEAR_MAX: usize = 16;
-        let mut index: std::collections::HashMap<Vec<u8>, usize> = Default::default();
-        for o in group {
-            self.depth_check(depth + 1, o.start)?;
-            let mut eoccs = self.take_slot(depth + 1);
-            let had_unknown = self.scan(eplan, &[o.range()], depth + 1, &mut eoccs)?;
-            if had_unknown {
-                // upb moves an entry with anything unknown in it (a closed-enum miss, a
-                // wire-type mismatch) to the unknown fields, whole; it parsed it first.
-                for x in &eoccs {
-                    self.check_occurrence(eplan, x, depth + 1)?;
-                }
-                self.put_slot(depth + 1, eoccs);
-                continue;
-            }
-            let key_occ = eoccs.iter().rev().find(|x| x.field as usize == ki).copied();
-            let FieldType::Scalar(ks) = kf.ty else {
-                unreachable!("map keys are scalars")
-            };
-            let key_start = keys.len();
-            self.write_map_key(ks, key_occ.as_ref(), eplan, kf, &mut keys)?;
-            let key = (key_start, keys.len());
-            let mut value = None;
-            let ranges_start = ranges.len();
-            match vf.ty {
-                FieldType::Scalar(_) => {
-                    value = eoccs.iter().rev().find(|x| x.field as usize == vi).copied()
-                }
-                FieldType::Message(_) | FieldType::Group(_) => {
-                    ranges.extend(
-                        eoccs
-                            .iter()
-                            .filter(|x| x.field as usize == vi)
-                            .map(Occ::range),
-                    );
-                }
-            }
-            self.put_slot(depth + 1, eoccs);
-            let e = Entry {
-                key,
-                value,
-                ranges: (ranges_start, ranges.len()),
-            };
-            let key_bytes = &keys[key.0..key.1];
-            let existing = if entries.len() < LINEAR_MAX {
-                entries
-                    .iter()
-                    .position(|x| &keys[x.key.0..x.key.1] == key_bytes)
-            } else {
-                if index.is_empty() {
-                    for (at, x) in entries.iter().enumerate() {
-                        index.insert(keys[x.key.0..x.key.1].to_vec(), at);
-                    }
-                }
-                index.get(key_bytes).copied()
-            };
-            match existing {
-                Some(at) => {
-                    // The overridden entry's message value is not printed: parse it anyway.
-                    if let FieldType::Message(m) | FieldType::Group(m) = vf.ty {
-                        let (from, to) = entries[at].ranges;
-                        for &r in &ranges[from..to] {
-                            self.check_message(m, r, depth + 2)?;
-                        }
-                    }
-                    entries[at] = e;
-                }
-                None => {
-                    if !index.is_empty() {
-                        index.insert(key_bytes.to_vec(), entries.len());
-                    }
-                    entries.push(e);
-                }
-            }
-        }
-        out.push(b'{');
-        for (n, e) in entries.iter().enumerate() {
-            if n > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(&keys[e.key.0..e.key.1]);
-            out.push(b':');
-            match vf.ty {
-                FieldType::Scalar(s) => match &e.value {
-                    Some(o) => self.write_scalar(s, o, eplan, vf, out)?,
-                    None => self.write_scalar_default(s, out),
-                },
-                FieldType::Message(m) | FieldType::Group(m) => {
-                    self.write_message(m, &ranges[e.ranges.0..e.ranges.1], depth + 2, out)?;
-                }
-            }
-        }
-        out.push(b'}');
-        Ok(entries.len())
-    }
-
-    fn write_map_key(
-        &self,
-        s: Scalar,
-        o: Option<&Occ>,
-        plan: &MessagePlan,
-        f: &FieldPlan,
-        out: &mut Vec<u8>,
-    ) -> Result<()> {
-        let num = o.map_or(0, |o| o.num);
-        match s {
-            Scalar::String { .. } => match o {
-                Some(o) => self.write_scalar(s, o, plan, f, out)?,
-                None => out.extend_from_slice(b"\"\""),
-            },
-            Scalar::Bool => {
-                out.extend_from_slice(if num != 0 { b"\"true\"" } else { b"\"false\"" })
-            }
-            Scalar::Int32 | Scalar::Sfixed32 => json::write_int_quoted(out, num as i32),
-            Scalar::Sint32 => json::write_int_quoted(out, zigzag32(num)),
-            Scalar::Uint32 | Scalar::Fixed32 => json::write_int_quoted(out, num as u32),
-            Scalar::Int64 | Scalar::Sfixed64 => json::write_int_quoted(out, num as i64),
-            Scalar::Sint64 => json::write_int_quoted(out, zigzag64(num)),
-            Scalar::Uint64 | Scalar::Fixed64 => json::write_int_quoted(out, num),
-            // Not valid map key kinds; printed like values for robustness.
-            _ => json::write_int_quoted(out, num),
-        }
-        Ok(())
-    }
-
-    fn write_scalar(
-        &self,
-        s: Scalar,
-        o: &Occ,
-        plan: &MessagePlan,
-        f: &FieldPlan,
-        out: &mut Vec<u8>,
-    ) -> Result<()> {
-        match s {
-            Scalar::Double => json::write_f64(out, f64::from_bits(o.num)),
-            Scalar::Float => json::write_f32(out, f32::from_bits(o.num as u32)),
-            Scalar::Int64 | Scalar::Sfixed64 => json::write_int_quoted(out, o.num as i64),
-            Scalar::Uint64 | Scalar::Fixed64 => json::write_int_quoted(out, o.num),
-            Scalar::Sint64 => json::write_int_quoted(out, zigzag64(o.num)),
-            Scalar::Int32 | Scalar::Sfixed32 => json::write_int(out, o.num as i32),
-            Scalar::Uint32 | Scalar::Fixed32 => json::write_int(out, o.num as u32),
-            Scalar::Sint32 => json::write_int(out, zigzag32(o.num)),
-            Scalar::Bool => out.extend_from_slice(if o.num != 0 { b"true" } else { b"false" }),
-            Scalar::String { .. } => {
-                if json::write_utf8(out, &self.buf[o.start..o.end]).is_err() {
-                    return Err(err(
-                        o.start,
-                        TranscodeErrorKind::InvalidUtf8 {
-                            field: format!("{}.{}", plan.full_name, field_name(f)),
-                        },
-                    ));
-                }
-            }
-            Scalar::Bytes => json::write_base64(out, &self.buf[o.start..o.end]),
-            Scalar::Enum(e) => self.write_enum(e, o.num as i32, out),
-        }
-        Ok(())
-    }
-
-    fn write_enum(&self, e: u32, n: i32, out: &mut Vec<u8>) {
-        let en = &self.plans.enums[e as usize];
-        if en.null_value {
-            out.extend_from_slice(b"null");
-        } else if self.opts.enum_numbers {
-            json::write_int(out, n);
-        } else if let Some(name) = en.name(n) {
-            out.extend_from_slice(name.as_bytes());
-        } else {
-            // Open enums keep unknown numbers and print them as numbers.
-            json::write_int(out, n);
-        }
-    }
-
-    fn write_scalar_default(&self, s: Scalar, out: &mut Vec<u8>) {
-        match s {
-            Scalar::Double | Scalar::Float => out.extend_from_slice(b"0.0"),
-            Scalar::Int64
-            | Scalar::Sfixed64
-            | Scalar::Uint64
-            | Scalar::Fixed64
-            | Scalar::Sint64 => out.extend_from_slice(b"\"0\""),
-            Scalar::Int32
-            | Scalar::Sfixed32
-            | Scalar::Uint32
-            | Scalar::Fixed32
-            | Scalar::Sint32 => out.push(b'0'),
-            Scalar::Bool => out.extend_from_slice(b"false"),
-            Scalar::String { .. } | Scalar::Bytes => out.extend_from_slice(b"\"\""),
-            Scalar::Enum(e) => self.write_enum(e, 0, out),
-        }
-    }
-
-    /// The value `--emit-defaults` prints for a field without presence that is unset.
-    fn write_default(&self, f: &FieldPlan, out: &mut Vec<u8>) {
-        match f.label {
-            Label::Repeated => out.extend_from_slice(b"[]"),
-            Label::Map => out.extend_from_slice(b"{}"),
-            _ => match f.ty {
-                FieldType::Scalar(s) => self.write_scalar_default(s, out),
-                // Message fields always have presence; kept total for safety.
-                FieldType::Message(_) | FieldType::Group(_) => out.extend_from_slice(b"null"),
-            },
-        }
-    }
-}
-
-fn field_name(f: &FieldPlan) -> &str {
-    f.proto_key.trim_end_matches(':').trim_matches('"')
-}
-
-/// Whether a singular implicit-presence value is the default (so not printed). Only +0.0
-/// is a default: `-0.0` has bits set, as upb decides presence.
-fn is_default(s: Scalar, o: &Occ) -> bool {
-    match s {
-        Scalar::Double
-        | Scalar::Int64
-        | Scalar::Uint64
-        | Scalar::Fixed64
-        | Scalar::Sfixed64
-        | Scalar::Sint64
-        | Scalar::Bool => o.num == 0,
-        Scalar::Float
-        | Scalar::Int32
-        | Scalar::Fixed32
-        | Scalar::Uint32
-        | Scalar::Sfixed32
-        | Scalar::Sint32
-        | Scalar::Enum(_) => o.num as u32 == 0,
-        Scalar::String { .. } | Scalar::Bytes => o.start == o.end,
-    }
-}
-
-/// Keeps, for each oneof, only the member set last, and of a message member only the
-/// occurrences after the last switch (setting another member clears it).
-/// Returns the dropped occurrences of message-typed members (to be checked).
-fn resolve_oneofs(plan: &MessagePlan, occs: &mut Vec<Occ>) -> Vec<Occ> {
-    let mut losers = Vec::new();
-    // (field, seq of the switch to it) per oneof; on the stack for the usual few oneofs.
-    let mut small = [(u32::MAX, 0u32); 8];
-    let mut large = Vec::new();
-    let winners: &mut [(u32, u32)] = if usize::from(plan.oneof_count) <= small.len() {
-        &mut small[..]
-    } else {
-        large.resize(usize::from(plan.oneof_count), (u32::MAX, 0));
-        &mut large[..]
-    };
-    let mut any = false;
-    for o in occs.iter() {
-        if let Some(k) = plan.fields[o.field as usize].oneof {
-            any = true;
-            let w = &mut winners[usize::from(k)];
-            if w.0 != o.field {
-                *w = (o.field, o.seq);
-            }
-        }
-    }
-    if any {
-        occs.retain(|o| match plan.fields[o.field as usize].oneof {
-            Some(k) => {
-                let w = winners[usize::from(k)];
-                let keep = w.0 == o.field && o.seq >= w.1;
-                if !keep && !matches!(plan.fields[o.field as usize].ty, FieldType::Scalar(_)) {
-                    losers.push(*o);
-                }
-                keep
-            }
-            None => true,
-        });
-    }
-    losers
 }
 
 #[cfg(test)]

@@ -2,7 +2,9 @@
 
 use super::json;
 use super::plan::{FieldType, Label, Scalar, Wkt};
-use super::{err, Occ, Result, TranscodeErrorKind, Writer};
+use super::wire::{err, Result};
+use super::writer::{Occ, Writer};
+use super::TranscodeErrorKind;
 
 /// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z.
 pub(super) const TIMESTAMP_MIN_SECONDS: i64 = -62_135_596_800;

@@ -1,9 +1,10 @@
-//! The crate's error, aggregating the stage errors, and the one place that decides what is
-//! worth retrying.
+//! The pipeline's error: the stage errors, each with the input and position it happened at,
+//! and the one place that decides what is worth retrying.
 
 use crate::decompress::DecompressError;
 use crate::framing::FrameError;
-use crate::registry::RegistryError;
+use crate::route::RouteError;
+use crate::store::StoreError;
 use crate::transcode::TranscodeError;
 
 /// Where in an input a failure happened.
@@ -38,12 +39,12 @@ pub enum Error {
         /// What.
         source: TranscodeError,
     },
-    /// The NDJSON of one input grew past [`crate::limits::Limits::max_output`].
+    /// The output of one input grew past [`crate::limits::Limits::max_output`].
     #[error("{input}: message {} at byte {}: output exceeds the limit of {max} bytes (raise --max-output if this is real)", .at.index, .at.offset)]
     OutputTooLarge {
         /// Input or object name.
         input: String,
-        /// The message whose line crossed the limit.
+        /// The message whose output crossed the limit.
         at: Position,
         /// The limit in force.
         max: u64,
@@ -53,36 +54,26 @@ pub enum Error {
     ObjectTooLarge {
         /// Object name.
         input: String,
-        /// Its Content-Length.
+        /// Its size.
         size: u64,
         /// The limit in force.
         max: u64,
     },
-    /// Schemas or routes could not be loaded.
-    #[error(transparent)]
-    Registry(#[from] RegistryError),
-    /// No route or metadata says what the object holds, or the type is unknown.
-    #[error("{input}: {reason}")]
-    Routing {
-        /// Input or object name.
+    /// What the object holds could not be decided (no route, unknown type, registry down).
+    #[error("{input}: {source}")]
+    Route {
+        /// Object name.
         input: String,
         /// Why.
-        reason: String,
+        source: RouteError,
     },
-    /// The registry could not be read: worth a retry.
-    #[error("{input}: {reason}")]
-    Unavailable {
-        /// Input or object name.
-        input: String,
-        /// Why.
-        reason: String,
-    },
-    /// Opening the source object failed (missing, changed since the notification, S3 trouble).
+    /// Opening the source object failed (missing, changed since the notification, S3
+    /// trouble): the service decides what each means.
     #[error("{0}")]
-    Source(crate::store::StoreError),
-    /// Reading the source or writing the landing object failed in the store.
+    Source(StoreError),
+    /// Writing the landing object failed in the store.
     #[error("{0}")]
-    Store(#[from] crate::store::StoreError),
+    Store(#[from] StoreError),
     /// Reading the input or writing the output failed.
     #[error("{input}: {source}")]
     Io {
@@ -98,8 +89,9 @@ impl Error {
     /// permanent property of its bytes or schema.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Io { .. } | Error::Unavailable { .. } => true,
+            Error::Io { .. } => true,
             Error::Store(e) | Error::Source(e) => e.is_retryable(),
+            Error::Route { source, .. } => source.is_retryable(),
             Error::Frame {
                 source: FrameError::Read(e),
                 ..
@@ -107,7 +99,6 @@ impl Error {
                 DecompressError::from_io(e).is_none()
                     && !matches!(e.kind(), std::io::ErrorKind::InvalidData)
             }
-            Error::Registry(RegistryError::Io { .. }) => true,
             _ => false,
         }
     }

@@ -1,14 +1,15 @@
-//! Publishing descriptor sets and routes to a registry, refusing breaking changes.
+//! `schema publish`: descriptor sets and routes into a registry, refusing breaking changes.
 //! "Breaking" is what `protolake compat` fails on: its `wire` and `json` findings for every
-//! message type already in the registry (the static rules use only prost-reflect).
+//! message type already in the registry. It sits above the store, the registry and compat,
+//! which know nothing of it.
 
 use prost::Message as _;
 use prost_reflect::DescriptorPool;
 use prost_types::FileDescriptorSet;
 
-use super::load::{is_descriptor_set_name, PoolBuilder};
-use super::{RegistryError, Routes, ROUTES_FILE};
-use crate::store::Store;
+use crate::registry::load::{is_descriptor_set_name, PoolBuilder};
+use crate::registry::{RegistryError, Routes, ROUTES_FILE};
+use crate::store::{Place, Store, StoreError};
 
 /// One change that would break decoding of data already written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,7 +28,7 @@ pub enum PublishError {
     Registry(#[from] RegistryError),
     /// The store failed.
     #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
+    Store(#[from] StoreError),
     /// Breaking changes, refused without `--allow-breaking`.
     #[error("refusing to publish {target}: {} breaking change(s) (use --allow-breaking to publish anyway):\n{}", .changes.len(), .changes.iter().map(|c| format!("  - {}: {}", c.path, c.message)).collect::<Vec<_>>().join("\n"))]
     Breaking {
@@ -61,14 +62,14 @@ pub struct Published {
 }
 
 async fn current_sets(
-    store: &Store,
+    store: &dyn Store,
     prefix: &str,
 ) -> Result<Vec<(String, FileDescriptorSet)>, PublishError> {
     let mut sets = Vec::new();
     let listing = match store.list(prefix).await {
         Ok(l) => l,
         // A registry that does not exist yet is empty.
-        Err(crate::store::StoreError::NotFound { .. }) => Vec::new(),
+        Err(StoreError::NotFound { .. }) => Vec::new(),
         Err(e) => return Err(e.into()),
     };
     for obj in listing {
@@ -88,7 +89,7 @@ async fn current_sets(
 }
 
 fn pool_of(
-    store: &Store,
+    store: &dyn Store,
     sets: &[(String, FileDescriptorSet)],
 ) -> Result<DescriptorPool, RegistryError> {
     let mut b = PoolBuilder::new();
@@ -101,12 +102,12 @@ fn pool_of(
 /// Publishes a descriptor set as `<prefix><file_name>` (replacing an object of that name),
 /// after checking that the registry with it still loads and nothing already in it breaks.
 pub async fn publish_set(
-    store: &Store,
-    prefix: &str,
+    registry: &Place,
     file_name: &str,
     bytes: &[u8],
     allow_breaking: bool,
 ) -> Result<Published, PublishError> {
+    let (store, prefix) = (registry.store.as_ref(), registry.prefix.as_str());
     let target_key = format!("{prefix}{file_name}");
     let target = store.describe(&target_key);
     let new_set =
@@ -143,11 +144,8 @@ pub async fn publish_set(
 }
 
 /// Publishes `routes.json` after validating it against the registry's types.
-pub async fn publish_routes(
-    store: &Store,
-    prefix: &str,
-    bytes: &[u8],
-) -> Result<Published, PublishError> {
+pub async fn publish_routes(registry: &Place, bytes: &[u8]) -> Result<Published, PublishError> {
+    let (store, prefix) = (registry.store.as_ref(), registry.prefix.as_str());
     let key = format!("{prefix}{ROUTES_FILE}");
     let target = store.describe(&key);
     let routes = Routes::parse(bytes, "routes.json")?;

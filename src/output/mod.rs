@@ -1,0 +1,106 @@
+//! The landed format. A [`Format`] names its key suffix and content type and makes one
+//! [`Sink`] per object; the pipeline hands the sink every message's bytes in order and then
+//! finishes it (the searcher/printer split of ripgrep's `Sink`). NDJSON is one
+//! implementation; a new format is one new file here and one arm in [`format`].
+
+pub mod ndjson;
+
+use std::io::{self, Write};
+use std::str::FromStr;
+
+use crate::transcode::{Engine, JsonOptions, MessageId, TranscodeError, Transcoder};
+
+/// Why one message could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    /// The message's bytes do not decode (or their JSON cannot be expressed).
+    #[error(transparent)]
+    Transcode(TranscodeError),
+    /// The output grew past [`SinkOptions::max_output`]; nothing of this message was written.
+    #[error("output exceeds the limit of {max} bytes (raise --max-output if this is real)")]
+    TooLarge {
+        /// The limit in force.
+        max: u64,
+    },
+    /// Writing failed.
+    #[error(transparent)]
+    Io(io::Error),
+}
+
+/// Receives one stream's messages, in order, and writes them in its format.
+pub trait Sink {
+    /// Adds one serialized message (the sink decodes it itself: the format decides how).
+    fn message(&mut self, bytes: &[u8]) -> Result<(), SinkError>;
+
+    /// Bytes of output so far, before any output compression.
+    fn bytes_out(&self) -> u64;
+
+    /// Completes the output (trailers, compression) and flushes it.
+    fn finish(self: Box<Self>) -> io::Result<()>;
+}
+
+/// How a sink decodes: the JSON options, the engine, and the limits it enforces.
+#[derive(Debug, Clone, Copy)]
+pub struct SinkOptions {
+    /// JSON mapping options.
+    pub json: JsonOptions,
+    /// Which transcoder.
+    pub engine: Engine,
+    /// Deepest message nesting.
+    pub max_depth: u32,
+    /// Most output bytes (before compression) one stream may produce.
+    pub max_output: u64,
+}
+
+/// A landed format.
+pub trait Format: std::fmt::Debug + Send + Sync {
+    /// What landing keys end in (`.ndjson`, `.ndjson.gz`).
+    fn suffix(&self) -> &'static str;
+
+    /// The landed object's content type.
+    fn content_type(&self) -> &'static str;
+
+    /// A sink writing messages of type `message` to `out`.
+    fn sink<'a>(
+        &self,
+        transcoder: &'a Transcoder,
+        message: MessageId,
+        options: SinkOptions,
+        out: Box<dyn Write + 'a>,
+    ) -> Box<dyn Sink + 'a>;
+}
+
+/// The formats by name, as flags, environment variables and routes spell them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FormatName {
+    /// One canonical proto3 JSON object per line.
+    #[default]
+    Ndjson,
+}
+
+impl FromStr for FormatName {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "ndjson" => Ok(FormatName::Ndjson),
+            o => Err(format!("unknown output format {o:?} (expected ndjson)")),
+        }
+    }
+}
+
+/// Output settings that are not per route.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OutputOptions {
+    /// The format, unless a route pins one.
+    pub format: FormatName,
+    /// Gzip NDJSON (`.ndjson.gz`).
+    pub gzip: bool,
+}
+
+/// The format named `name`, with `options`.
+pub fn format(name: FormatName, options: &OutputOptions) -> Box<dyn Format> {
+    match name {
+        FormatName::Ndjson => Box::new(ndjson::Ndjson { gzip: options.gzip }),
+    }
+}
