@@ -91,7 +91,7 @@ pub(crate) fn run(a: DecodeArgs) -> ExitCode {
             gzip: false,
         },
     );
-    let out: Box<dyn Write> = match &a.output {
+    let out: Box<dyn Write + Send> = match &a.output {
         Some(p) => match File::create(p) {
             Ok(f) => Box::new(f),
             Err(e) => {
@@ -99,7 +99,7 @@ pub(crate) fn run(a: DecodeArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         },
-        None => Box::new(io::stdout().lock()),
+        None => Box::new(io::stdout()),
     };
     let mut out = BufWriter::with_capacity(256 << 10, out);
     let pipelined = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);

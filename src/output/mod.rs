@@ -60,13 +60,14 @@ pub trait Format: std::fmt::Debug + Send + Sync {
     /// The landed object's content type.
     fn content_type(&self) -> &'static str;
 
-    /// A sink writing messages of type `message` to `out`.
+    /// A sink writing messages of type `message` to `out` (`Send`, so a format may hand
+    /// encoding to another thread).
     fn sink<'a>(
         &self,
         transcoder: &'a Transcoder,
         message: MessageId,
         options: SinkOptions,
-        out: Box<dyn Write + 'a>,
+        out: Box<dyn Write + Send + 'a>,
     ) -> Box<dyn Sink + 'a>;
 }
 

@@ -34,7 +34,7 @@ impl Format for Ndjson {
         transcoder: &'a Transcoder,
         message: MessageId,
         options: SinkOptions,
-        out: Box<dyn Write + 'a>,
+        out: Box<dyn Write + Send + 'a>,
     ) -> Box<dyn Sink + 'a> {
         let out = if self.gzip {
             Output::Gzip(Box::new(flate2::write::GzEncoder::new(
@@ -55,8 +55,8 @@ impl Format for Ndjson {
 }
 
 enum Output<'a> {
-    Plain(Box<dyn Write + 'a>),
-    Gzip(Box<flate2::write::GzEncoder<Box<dyn Write + 'a>>>),
+    Plain(Box<dyn Write + Send + 'a>),
+    Gzip(Box<flate2::write::GzEncoder<Box<dyn Write + Send + 'a>>>),
 }
 
 struct NdjsonSink<'a> {
