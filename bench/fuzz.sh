@@ -8,7 +8,7 @@
 #   differential  one message, direct engine vs reflect engine: both fail or same JSON (F2)
 #   decompress    capped gzip/zstd decoders: output never past the cap (F3)
 #   framing       varint/fixed32 frames: in bounds, indices and offsets monotonic (F1)
-#   notify        arbitrary SQS bodies through the S3 notification parser (F4)
+#   notify        arbitrary SQS bodies through the S3 notification parser, classic and EventBridge (F4)
 #   registry      arbitrary descriptor-set bytes and routes.json (F4)
 #
 # cargo-fuzz needs nightly-only flags, so it runs with RUSTC_BOOTSTRAP=1 and without a
@@ -79,6 +79,21 @@ def seeds(target):
         yield json.dumps(s3).encode()
         yield json.dumps({"Type": "Notification", "Message": json.dumps(s3)}).encode()
         yield json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": "b"}).encode()
+        # EventBridge events from S3: AWS's spelling (etag, version-id), moto's (eTag, raw key,
+        # null version-id), a deletion, and one wrapped in SNS.
+        eb = {"version": "0", "id": "1", "detail-type": "Object Created", "source": "aws.s3",
+              "account": "1", "time": "2021-11-12T00:00:00Z", "region": "us-east-1", "resources": [],
+              "detail": {"version": "0", "bucket": {"name": "b"},
+                         "object": {"key": "dt=1/a b+c.pb", "size": 5, "etag": "x", "version-id": "v"}}}
+        yield json.dumps(eb).encode()
+        moto_eb = json.loads(json.dumps(eb))
+        moto_eb["detail"]["object"] = {"key": "a+b%C3%A9.pb", "size": 3, "eTag": "x", "version-id": None}
+        yield json.dumps(moto_eb).encode()
+        deleted = json.loads(json.dumps(eb))
+        deleted["detail-type"] = "Object Deleted"
+        deleted["detail"]["object"] = {"key": "a.pb", "sequencer": "1"}
+        yield json.dumps(deleted).encode()
+        yield json.dumps({"Type": "Notification", "Message": json.dumps(eb)}).encode()
 
 
 for target in sys.argv[1:]:

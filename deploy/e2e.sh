@@ -11,11 +11,13 @@
 #    uploaded under the keys deploy/events/sqs-batch.json names, one of them truncated.
 # 2. Invokes the function with deploy/events/sqs-batch.json (an SQS batch as Lambda delivers it:
 #    S3-style and moto-style notification bodies, a key with a space and a plus, a deleted
-#    object, an s3:TestEvent, a duplicate) twice: a redelivery must give the same answer.
+#    object, an s3:TestEvent, a duplicate, and EventBridge events from S3: an Object Created
+#    of that same key and an Object Deleted) twice: a redelivery must give the same answer.
 # 3. Passes only if batchItemFailures is exactly the corrupt record's messageId, and the landing
 #    bucket holds exactly the good objects, byte-identical to `protolake run` on examples/.
 # E2E_KEEP=1 keeps the work directory and prints the logs (moto, watch = the function's output).
-# Needs .venv (make setup). Installs .venv-deploy (cargo-lambda) if missing. Exit 0 pass, 1 fail.
+# Needs .venv (make setup). Installs cargo-lambda (PyPI wheel, --no-deps) into .tools/ if missing.
+# Exit 0 pass, 1 fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t0=$(date +%s.%N)
@@ -23,12 +25,17 @@ elapsed() { awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1fs", b - a 
 log() { echo "e2e [$(elapsed)]: $*"; }
 
 [ -x .venv/bin/moto_server ] || { echo "e2e: .venv/bin/moto_server missing: run 'make setup'" >&2; exit 1; }
-if [ ! -x .venv-deploy/bin/cargo-lambda ]; then
-    python3 -m venv .venv-deploy
-    .venv-deploy/bin/pip install --quiet --disable-pip-version-check -r deploy/requirements.txt
-    touch .venv-deploy/.installed
+# `cargo lambda watch` and `invoke` need only cargo-lambda's own binary: the PyPI wheel installed
+# without its dependencies (~14 MB; its ziglang dependency, ~400 MB, only cross-compiles, which
+# deploy/lambda.sh does). Same pin as deploy/requirements.txt, kept in .tools/ (pip --target).
+CL_PIN=$(grep -E '^cargo-lambda==' deploy/requirements.txt)
+CL_DIR=.tools/${CL_PIN/==/-}
+if [ ! -x "$CL_DIR/bin/cargo-lambda" ]; then
+    rm -rf "$CL_DIR"
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --only-binary :all: \
+        --target "$CL_DIR" "$CL_PIN"
 fi
-CARGO_LAMBDA=(env "PATH=$PWD/.venv-deploy/bin:$PATH" cargo lambda)
+CARGO_LAMBDA=(env "PATH=$PWD/$CL_DIR/bin:$PATH" cargo lambda)
 PY=.venv/bin/python
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/protolake-e2e.XXXXXX")
@@ -87,7 +94,7 @@ else
     log "building bootstrap and protolake (debug)"
     cargo build --locked --quiet --bin bootstrap --bin protolake
 fi
-target/debug/protolake run --registry descriptors --landing "$WORK/reference" -q -j 2 examples >"$WORK/reference.log" 2>&1
+"${CARGO_TARGET_DIR:-target}"/debug/protolake run --registry descriptors --landing "$WORK/reference" -q -j 2 examples >"$WORK/reference.log" 2>&1
 
 # --- moto ---------------------------------------------------------------------------------------------
 MOTO_PORT=$(free_port)

@@ -37,6 +37,8 @@ QUEUE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT}:protolake-e2e-queue"
 #   good     lands as <landing>/<bucket>/<key>.ndjson, identical to `protolake run` on examples/
 #   corrupt  uploaded truncated: the handler must report exactly this record as failed
 #   missing  never uploaded (deleted since the notification): acked under ON_MISSING_OBJECT=ack
+# (and in the batch only: "test", the s3:TestEvent, and "skip", an EventBridge Object Deleted,
+# both acknowledged with nothing landed)
 OBJECTS = [
     ("good", "events/pageviews/dt=2026-11-26/hour=09/part-0000.pb.gz",
      "events/pageviews/dt=2026-11-26/hour=09/part-0000.pb.gz"),
@@ -104,6 +106,27 @@ def s3_body(key, data, seq, moto_style=False):
     return json.dumps({"Records": [record]}, separators=(",", ":"))
 
 
+def eventbridge_body(detail_type, key, data, seq):
+    """An S3 event through EventBridge, as the rule in template.yaml puts it on the queue: the
+    event itself, shaped like the S3 guide's examples ("etag"), the key as it is (moto sends it
+    raw; see notify::eventbridge_key for what protolake does with either form)."""
+    obj = {"key": key, "sequencer": f"00674A1B2C3D4E5F{seq:02X}"}
+    if detail_type == "Object Created":
+        obj = {"key": key, "size": len(data), "etag": hashlib.md5(data).hexdigest(),
+               "sequencer": obj["sequencer"]}
+    detail = {"version": "0", "bucket": {"name": SOURCE}, "object": obj,
+              "request-id": f"N4N7GDK58NMKJ1{seq:02d}", "requester": ACCOUNT,
+              "source-ip-address": "10.0.3.17",
+              "reason": "PutObject" if detail_type == "Object Created" else "DeleteObject"}
+    if detail_type == "Object Deleted":
+        detail["deletion-type"] = "Permanently Deleted"
+    event = {"version": "0", "id": f"17793124-05d4-b198-2fde-7ededc63b1{seq:02d}",
+             "detail-type": detail_type, "source": "aws.s3", "account": ACCOUNT,
+             "time": f"2026-11-26T10:00:{seq:02d}Z", "region": REGION,
+             "resources": [f"arn:aws:s3:::{SOURCE}"], "detail": detail}
+    return json.dumps(event, separators=(",", ":"))
+
+
 def sqs_record(n, body):
     message_id = f"5f8b3c2e-0000-4000-8000-{n:012d}"
     return {
@@ -125,7 +148,8 @@ def sqs_record(n, body):
 
 
 def batch():
-    """(records, expectations): one record per object, a moto-style body, and the s3:TestEvent."""
+    """(records, expectations): one record per object, a moto-style body, the s3:TestEvent, and
+    two EventBridge events (an Object Created with a raw key, an Object Deleted)."""
     records, expect = [], []
     for n, (kind, key, example) in enumerate(OBJECTS, start=1):
         records.append(sqs_record(n, s3_body(key, content(kind, example), n)))
@@ -144,6 +168,17 @@ def batch():
                            separators=(",", ":"))
     records.append(sqs_record(n, test_body))
     expect.append({"messageId": records[-1]["messageId"], "kind": "test", "key": None, "example": None})
+    # The key with a space and a plus again, through EventBridge (one queue carries both
+    # shapes): it lands the same bytes at the same key.
+    kind, key, example = OBJECTS[2]
+    n += 1
+    records.append(sqs_record(n, eventbridge_body("Object Created", key, content(kind, example), n)))
+    expect.append({"messageId": records[-1]["messageId"], "kind": kind, "key": key, "example": example})
+    # A deletion through EventBridge (a rule wider than template.yaml's): acked, nothing lands.
+    kind, key, example = OBJECTS[5]
+    n += 1
+    records.append(sqs_record(n, eventbridge_body("Object Deleted", key, None, n)))
+    expect.append({"messageId": records[-1]["messageId"], "kind": "skip", "key": key, "example": None})
     assert len(records) <= 10, "BatchSize is 10"
     return records, expect
 

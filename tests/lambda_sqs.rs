@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,60 +14,12 @@ use protolake::registry::RegistryCache;
 use protolake::service::{OnMissing, Service};
 use protolake::store::s3::{self, S3Store};
 use protolake::store::Place;
+use support::aws::{
+    bucket, clients, decode_example, depth, example, get, landing_listing, poll_once,
+    publish_examples,
+};
 use support::events::{notification, sqs_event};
-use support::moto::{moto, unique};
-use support::{root, run_with};
-
-async fn clients() -> (aws_sdk_s3::Client, aws_sdk_sqs::Client) {
-    let m = moto();
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&m.endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-            "test", "test", None, None, "static",
-        ))
-        .load()
-        .await;
-    (m.s3().await, aws_sdk_sqs::Client::new(&conf))
-}
-
-async fn bucket(s3: &aws_sdk_s3::Client, prefix: &str) -> String {
-    let name = unique(prefix);
-    s3.create_bucket().bucket(&name).send().await.unwrap();
-    name
-}
-
-/// Publishes the repository's example registry (descriptors/) under `schemas/`.
-async fn publish_examples(s3: &aws_sdk_s3::Client, reg: &str) {
-    for f in [
-        "acme_events_v1.binpb",
-        "acme_events_v2.binpb",
-        "routes.json",
-    ] {
-        let body = std::fs::read(root().join("descriptors").join(f)).unwrap();
-        s3.put_object()
-            .bucket(reg)
-            .key(format!("schemas/{f}"))
-            .body(body.into())
-            .send()
-            .await
-            .unwrap();
-    }
-}
-
-fn example(rel: &str) -> Vec<u8> {
-    std::fs::read(root().join("examples").join(rel)).unwrap()
-}
-
-/// The JSON `protolake decode` gives for an example object (checked against the Python
-/// reference by the fixture tests; here the service must land the same bytes).
-fn decode_example(rel: &str, ty: &str, framing: &str) -> String {
-    let d = root().join("descriptors").display().to_string();
-    let p = root().join("examples").join(rel).display().to_string();
-    let r = support::run(&["decode", "-d", &d, "-t", ty, "--framing", framing, &p]);
-    assert_eq!(r.status, Some(0), "{}", r.stderr);
-    r.stdout_str()
-}
+use support::moto::unique;
 
 const VARINT_V2: &str = "events/pageviews/dt=2026-11-26/hour=09/part-0001.pb.gz";
 const SINGLE_V2: &str =
@@ -100,11 +51,6 @@ async fn service(s3: &aws_sdk_s3::Client, reg: &str, land: &str) -> Arc<Service>
         concurrency: 3,
         record_timeout: None,
     })
-}
-
-async fn get(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Option<String> {
-    let o = s3.get_object().bucket(bucket).key(key).send().await.ok()?;
-    Some(String::from_utf8(o.body.collect().await.unwrap().to_vec()).unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -244,59 +190,6 @@ async fn on_missing_object_fail_dead_letters_the_record() {
         1,
         "PROTOLAKE_ON_MISSING_OBJECT=fail dead-letters it"
     );
-}
-
-fn cli_env() -> Vec<(&'static str, String)> {
-    moto().env()
-}
-
-fn poll_once(queue: &str, reg: &str, land: &str) -> support::Run {
-    let env = cli_env();
-    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let registry = format!("s3://{reg}/schemas/");
-    let landing = format!("s3://{land}/json/");
-    env.push(("PROTOLAKE_REGISTRY", &registry));
-    env.push(("PROTOLAKE_LANDING", &landing));
-    run_with(
-        &[
-            "poll",
-            "--queue-url",
-            queue,
-            "--once",
-            "--wait-seconds",
-            "1",
-        ],
-        None,
-        &env,
-        Duration::from_secs(120),
-    )
-}
-
-async fn depth(sqs: &aws_sdk_sqs::Client, url: &str) -> (u64, u64) {
-    let a = sqs
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-        .send()
-        .await
-        .unwrap();
-    let attrs = a.attributes().unwrap();
-    let n = |k: QueueAttributeName| attrs.get(&k).and_then(|v| v.parse().ok()).unwrap_or(0);
-    (
-        n(QueueAttributeName::ApproximateNumberOfMessages),
-        n(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
-    )
-}
-
-async fn landing_listing(s3: &aws_sdk_s3::Client, land: &str) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let list = s3.list_objects_v2().bucket(land).send().await.unwrap();
-    for o in list.contents() {
-        let key = o.key().unwrap().to_owned();
-        out.insert(key.clone(), get(s3, land, &key).await.unwrap());
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,6 +2,7 @@
 //! the suite) and compare JSON semantically.
 #![allow(dead_code)]
 
+pub mod aws;
 pub mod events;
 pub mod fault_proxy;
 pub mod moto;
