@@ -1,5 +1,5 @@
 //! `protolake compat`: the real binary on the example schemas and samples, exit statuses,
-//! the JSON report, usage errors, and the README's rule table.
+//! the JSON report, usage errors, and the rule table in docs/compat.md.
 
 mod support;
 
@@ -371,16 +371,16 @@ fn publish_refuses_a_json_breaking_rename_found_by_compat() {
 const V2_FILE: &str = "schemas/acme/events/v2/events.proto";
 
 #[test]
-fn the_readme_rule_table_lists_every_rule_with_its_level() {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+fn the_docs_rule_table_lists_every_rule_with_its_level() {
+    let docs = std::fs::read_to_string(root().join("docs/compat.md")).unwrap();
     for rule in protolake::compat::Rule::ALL {
         let row = format!("| `{}` | {} |", rule.name(), rule.level());
         assert!(
-            readme.contains(&row),
-            "README.md lacks the rule table row starting {row:?}"
+            docs.contains(&row),
+            "docs/compat.md lacks the rule table row starting {row:?}"
         );
     }
-    let rows = readme
+    let rows = docs
         .lines()
         .filter(|l| {
             l.starts_with("| `")
@@ -392,6 +392,6 @@ fn the_readme_rule_table_lists_every_rule_with_its_level() {
     assert_eq!(
         rows,
         protolake::compat::Rule::ALL.len(),
-        "the README lists a rule the code does not have"
+        "docs/compat.md lists a rule the code does not have"
     );
 }

@@ -54,7 +54,7 @@ impl std::fmt::Display for Level {
 
 macro_rules! rules {
     ($( $variant:ident => $name:literal, $level:ident, $why:literal; )*) => {
-        /// Every rule the check applies. The README's rule table lists each by name.
+        /// Every rule the check applies. The rule table in docs/compat.md lists each by name.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum Rule {
             $(
@@ -64,7 +64,7 @@ macro_rules! rules {
         }
 
         impl Rule {
-            /// All rules, in the order the README lists them.
+            /// All rules, in the order docs/compat.md lists them.
             pub const ALL: &'static [Rule] = &[$(Rule::$variant),*];
 
             /// The rule's name as reports print it.
