@@ -108,8 +108,8 @@ rules! {
         "a map and a repeated entry message share the wire format but print as an object vs an array: keep the map-ness";
     FieldJsonNameChanged => "field_json_name_changed", Json,
         "the JSON key changes, so consumers lose the column: keep json_name = the old JSON name when renaming";
-    FieldNameChanged => "field_name_changed", Semantic,
-        "the default JSON is the same (json_name kept), but --proto-field-names output and code generated from the schema change";
+    FieldNameChanged => "field_name_changed", Json,
+        "the default JSON key is unchanged (json_name kept), but --proto-field-names output, Parquet column names (the .proto names) and generated code change: keep the .proto name, or add a new field";
     FieldPresenceLost => "field_presence_lost", Json,
         "an explicitly set zero/empty value is no longer printed: declare the proto3 field `optional` to keep presence";
     FieldRequiredDropped => "field_required_dropped", Semantic,

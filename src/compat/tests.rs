@@ -58,21 +58,33 @@ fn assert_none(old: &str, new: &str) {
     assert!(all.is_empty(), "{all:#?}");
 }
 
-/// `t.M` built from (field, value) pairs in the OLD pool, encoded.
-fn encode(pool: &DescriptorPool, fields: &[(&str, Value)]) -> Vec<u8> {
-    let desc = pool.get_message_by_name("t.M").unwrap();
+/// A message of type `name` built from (field, value) pairs in `pool`.
+fn msg(pool: &DescriptorPool, name: &str, fields: &[(&str, Value)]) -> Value {
+    let desc = pool.get_message_by_name(name).unwrap();
     let mut m = DynamicMessage::new(desc);
     for (name, v) in fields {
         m.set_field_by_name(name, v.clone());
     }
-    m.encode_to_vec()
+    Value::Message(m)
+}
+
+/// `t.M` built from (field, value) pairs in the OLD pool, encoded.
+fn encode(pool: &DescriptorPool, fields: &[(&str, Value)]) -> Vec<u8> {
+    match msg(pool, "t.M", fields) {
+        Value::Message(m) => m.encode_to_vec(),
+        _ => unreachable!(),
+    }
 }
 
 /// The JSON the pipeline's transcoder prints for `bytes` as `t.M` (default options).
 fn json(pool: &DescriptorPool, bytes: &[u8]) -> Result<String, String> {
+    json_with(pool, bytes, JsonOptions::default())
+}
+
+fn json_with(pool: &DescriptorPool, bytes: &[u8], options: JsonOptions) -> Result<String, String> {
     let t = Transcoder::new(pool);
     let id = t.message("t.M").unwrap();
-    let mut s = t.session(id, JsonOptions::default(), Engine::Direct, 100);
+    let mut s = t.session(id, options, Engine::Direct, 100);
     let mut out = Vec::new();
     s.transcode(bytes, &mut out).map_err(|e| e.to_string())?;
     Ok(String::from_utf8(out).unwrap())
@@ -305,7 +317,7 @@ fn field_json_name_changed_is_json_for_a_rename() {
 }
 
 #[test]
-fn field_name_changed_with_json_name_kept_is_semantic() {
+fn field_name_changed_with_json_name_kept_is_json_the_proto_field_names_output_changes() {
     let old = p3("message M { string user_id = 1; }");
     let new = p3("message M { string account_id = 1 [json_name = \"userId\"]; }");
     assert_only(
@@ -313,10 +325,28 @@ fn field_name_changed_with_json_name_kept_is_semantic() {
         &new,
         Rule::FieldNameChanged,
         "t.M.user_id",
-        Level::Semantic,
+        Level::Json,
     );
+    let all = findings(&old, &new);
+    assert!(
+        all[0].message.contains("default JSON key is unchanged"),
+        "{all:#?}"
+    );
+    // The default JSON is the same ...
     let (o, n) = both(&old, &new, &[("user_id", Value::String("u".into()))]);
     assert_eq!(o, n);
+    // ... but --proto-field-names (and Parquet's columns, named by .proto names) change.
+    let (op, np) = (pool(&old), pool(&new));
+    let bytes = encode(&op, &[("user_id", Value::String("u".into()))]);
+    let names = JsonOptions {
+        proto_field_names: true,
+        ..JsonOptions::default()
+    };
+    assert_eq!(json_with(&op, &bytes, names).unwrap(), r#"{"user_id":"u"}"#);
+    assert_eq!(
+        json_with(&np, &bytes, names).unwrap(),
+        r#"{"account_id":"u"}"#
+    );
 }
 
 #[test]
