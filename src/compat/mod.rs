@@ -92,6 +92,8 @@ rules! {
         "MessageSet and ordinary messages are encoded differently: keep message_set_wire_format as it was";
     FieldRemoved => "field_removed", Json,
         "its values become unknown fields and vanish from the JSON: keep the field (deprecated), or reserve its number and name once the data is dead";
+    FieldNumberChanged => "field_number_changed", Wire,
+        "bytes carry the number, not the name, so OLD's values become unknown fields or land in another field's column: keep each field on its number (add a new field instead)";
     FieldWireTypeChanged => "field_wire_type_changed", Wire,
         "old bytes carry another wire type, so the value becomes an unknown field or fails: add a new field with a new number instead";
     FieldTypeChanged => "field_type_changed", Wire,

@@ -1,5 +1,7 @@
 //! The static engine: pairs OLD and NEW message types (by full name at the top, then by
-//! field number through every field that references another type) and applies the rules.
+//! field through every field that references another type) and applies the rules. Fields
+//! are paired by number (bytes carry the number) and checked by name too: a name that moved
+//! to another number is a `wire` finding, not a removal or a rename.
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -265,7 +267,48 @@ impl Checker {
         }
         for of in o.fields() {
             let ov = FieldView::of_field(&of);
-            if let Some(nf) = n.get_field(of.number()) {
+            let by_number = n.get_field(of.number());
+            let by_name = n.get_field_by_name(of.name());
+            // NEW's field at this number is another OLD field, moved here from its own number.
+            let moved_here = by_number.as_ref().and_then(|nf| {
+                o.get_field_by_name(nf.name())
+                    .filter(|x| x.number() != of.number())
+            });
+            if let Some(nf) = by_number.as_ref().filter(|nf| nf.name() == of.name()) {
+                self.field(&group, &ov, &FieldView::of_field(nf));
+            } else if let Some(moved) = by_name {
+                let lands = match &by_number {
+                    Some(x) => format!("now decode as NEW's field {} {}", x.number(), x.name()),
+                    None => "are unknown fields under NEW".to_owned(),
+                };
+                self.push(
+                    Rule::FieldNumberChanged,
+                    &group,
+                    ov.path.clone(),
+                    format!(
+                        "field {} changed number from {} to {}: OLD's values at {} {lands}",
+                        of.name(),
+                        of.number(),
+                        moved.number(),
+                        of.number()
+                    ),
+                );
+            } else if let (Some(nf), Some(other)) = (&by_number, moved_here) {
+                self.push(
+                    Rule::FieldNumberChanged,
+                    &group,
+                    ov.path.clone(),
+                    format!(
+                        "number {} ({}) now belongs to {}, which OLD numbered {}: OLD's {} values land in {}'s column",
+                        of.number(),
+                        of.name(),
+                        nf.name(),
+                        other.number(),
+                        of.name(),
+                        nf.name()
+                    ),
+                );
+            } else if let Some(nf) = by_number {
                 self.field(&group, &ov, &FieldView::of_field(&nf));
             } else if let Some(ne) = n.get_extension(of.number()) {
                 self.push(
@@ -288,7 +331,7 @@ impl Checker {
                     &group,
                     ov.path.clone(),
                     format!(
-                        "field number {} removed or renumbered{} (JSON key {:?})",
+                        "field number {} removed{} (JSON key {:?})",
                         of.number(),
                         if reserved { ", reserved in NEW" } else { "" },
                         ov.json_name

@@ -90,6 +90,10 @@ fn json_with(pool: &DescriptorPool, bytes: &[u8], options: JsonOptions) -> Resul
     Ok(String::from_utf8(out).unwrap())
 }
 
+fn rules_of(all: &[Finding]) -> Vec<(Rule, &str)> {
+    all.iter().map(|f| (f.rule, f.path.as_str())).collect()
+}
+
 /// Writes with OLD, returns (JSON under OLD, JSON under NEW).
 fn both(old: &str, new: &str, fields: &[(&str, Value)]) -> (String, String) {
     let (o, n) = (pool(old), pool(new));
@@ -153,6 +157,96 @@ fn field_removed_is_json_and_its_data_vanishes() {
     );
     assert_eq!(all.len(), 1);
     assert!(all[0].message.contains("reserved in NEW"), "{all:#?}");
+}
+
+#[test]
+fn field_number_changed_is_wire_its_old_bytes_become_unknown_fields() {
+    let old = p3("message M { string a = 1; string b = 2; }");
+    let new = p3("message M { string b = 2; string a = 3; }");
+    let all = findings(&old, &new);
+    assert_only(&old, &new, Rule::FieldNumberChanged, "t.M.a", Level::Wire);
+    assert!(
+        all[0].message.contains("changed number from 1 to 3"),
+        "names both numbers: {all:#?}"
+    );
+    assert!(all[0].message.contains("unknown fields"), "{all:#?}");
+    let (o, n) = both(
+        &old,
+        &new,
+        &[
+            ("a", Value::String("x".into())),
+            ("b", Value::String("y".into())),
+        ],
+    );
+    assert_eq!(
+        (o.as_str(), n.as_str()),
+        (r#"{"a":"x","b":"y"}"#, r#"{"b":"y"}"#)
+    );
+}
+
+#[test]
+fn two_fields_that_swap_numbers_are_wire_their_values_land_in_each_others_columns() {
+    let old = p3("message M { string a = 1; string b = 2; }");
+    let new = p3("message M { string b = 1; string a = 2; }");
+    let all = assert_finds(&old, &new, Rule::FieldNumberChanged, "t.M.a", Level::Wire);
+    assert_eq!(
+        rules_of(&all),
+        vec![
+            (Rule::FieldNumberChanged, "t.M.a"),
+            (Rule::FieldNumberChanged, "t.M.b")
+        ],
+        "no json_name finding for what is a swap: {all:#?}"
+    );
+    assert!(all[0].message.contains("from 1 to 2"), "{all:#?}");
+    assert!(all[0].message.contains("NEW's field 1 b"), "{all:#?}");
+    assert!(all[1].message.contains("from 2 to 1"), "{all:#?}");
+    let (o, n) = both(
+        &old,
+        &new,
+        &[
+            ("a", Value::String("x".into())),
+            ("b", Value::String("y".into())),
+        ],
+    );
+    assert_eq!(
+        (o.as_str(), n.as_str()),
+        (r#"{"a":"x","b":"y"}"#, r#"{"b":"x","a":"y"}"#)
+    );
+}
+
+#[test]
+fn a_number_taken_over_by_a_moved_field_is_wire_for_its_old_owner_too() {
+    // `b` moves onto `a`'s number; `a` is gone.
+    let old = p3("message M { string a = 1; string b = 2; }");
+    let new = p3("message M { string b = 1; }");
+    let all = findings(&old, &new);
+    assert_eq!(
+        rules_of(&all),
+        vec![
+            (Rule::FieldNumberChanged, "t.M.a"),
+            (Rule::FieldNumberChanged, "t.M.b")
+        ],
+        "{all:#?}"
+    );
+    assert!(all.iter().all(|f| f.level == Level::Wire));
+    assert!(
+        all[0]
+            .message
+            .contains("now belongs to b, which OLD numbered 2"),
+        "{all:#?}"
+    );
+    let (o, n) = both(
+        &old,
+        &new,
+        &[
+            ("a", Value::String("x".into())),
+            ("b", Value::String("y".into())),
+        ],
+    );
+    assert_eq!(
+        (o.as_str(), n.as_str()),
+        (r#"{"a":"x","b":"y"}"#, r#"{"b":"x"}"#)
+    );
 }
 
 #[test]
