@@ -99,11 +99,13 @@ rules! {
     FieldTypeChanged => "field_type_changed", Wire,
         "same wire type, but old bytes decode to other values (int32 -> sint32 or uint32, 64 -> 32 bits, float <-> fixed32, bytes -> string or message): add a new field instead";
     FieldJsonTypeChanged => "field_json_type_changed", Json,
-        "old values decode, but print differently (int32 -> int64 becomes a string, string -> bytes becomes base64, enum <-> integer): keep the type, or add a new field";
+        "old values decode, but print differently (int32 -> int64 becomes a string, string or a message -> bytes becomes base64, enum <-> integer): keep the type, or add a new field";
     FieldGroupChanged => "field_group_changed", Wire,
         "a group is delimited by start/end tags, a message by a length: keep the group (proto3 cannot declare one, so stay proto2 or use editions' DELIMITED encoding)";
     FieldRepeatedToSingular => "field_repeated_to_singular", Wire,
         "only the last of the old values survives: keep the field repeated";
+    FieldJsonArrayLost => "field_json_array_lost", Json,
+        "the JSON value is no longer an array, even for OLD messages with one element: keep the field repeated";
     FieldSingularToRepeated => "field_singular_to_repeated", Json,
         "old values decode, but the JSON value becomes an array: keep the field singular, or add a new repeated field";
     FieldMapChanged => "field_map_changed", Json,
@@ -126,6 +128,8 @@ rules! {
         "the field joined a oneof: setting another member now clears it; OLD data is unaffected";
     OneofFieldsMerged => "oneof_fields_merged", Wire,
         "fields OLD could set together now share a oneof, so only the last one decoded survives: keep them out of one oneof";
+    OneofJsonKeysExclusive => "oneof_json_keys_exclusive", Json,
+        "a message that set several of them prints only one of their JSON keys, so the keys (columns) OLD filled together become alternatives: keep them out of one oneof";
     FieldMovedOutOfOneof => "field_moved_out_of_oneof", Semantic,
         "the field left its oneof: members can now be set together; OLD data is unaffected";
     FieldUtf8ValidationAdded => "field_utf8_validation_added", Semantic,

@@ -229,6 +229,8 @@ fn scalar_change(o: &Kind, n: &Kind) -> TypeChange {
             }
         }
         (String, Bytes) => TypeChange::Json,
+        // A (length-delimited) message's bytes are kept whole: the object becomes base64.
+        (Message(_), Bytes) => TypeChange::Json,
         _ => TypeChange::Wire,
     }
 }
@@ -464,6 +466,22 @@ impl Checker {
                         sources.join(", ")
                     ),
                 );
+                // Besides the lost values, the JSON of such a message loses keys.
+                let keys: Vec<String> = noneof
+                    .fields()
+                    .filter_map(|nf| o.get_field(nf.number()))
+                    .map(|of| format!("{:?}", of.json_name()))
+                    .collect();
+                self.push(
+                    Rule::OneofJsonKeysExclusive,
+                    group,
+                    members[0].clone(),
+                    format!(
+                        "JSON keys {} become alternatives in oneof {}",
+                        keys.join(", "),
+                        noneof.name()
+                    ),
+                );
             } else if let [src] = sources.as_slice() {
                 if src.starts_with("field ") {
                     self.push(
@@ -594,6 +612,15 @@ impl Checker {
                 group,
                 path.clone(),
                 format!("field {} is no longer repeated", o.number),
+            );
+            self.push(
+                Rule::FieldJsonArrayLost,
+                group,
+                path.clone(),
+                format!(
+                    "field {} prints as a single value instead of an array",
+                    o.number
+                ),
             );
         } else if !o.repeated() && n.repeated() {
             self.push(

@@ -302,6 +302,29 @@ fn field_type_changed_covers_narrowing_and_reinterpretation() {
 }
 
 #[test]
+fn a_message_changed_to_bytes_keeps_every_byte_json_not_wire() {
+    let old = p3("message N { string s = 1; } message M { N n = 1; }");
+    let new = p3("message N { string s = 1; } message M { bytes n = 1; }");
+    assert_finds(&old, &new, Rule::FieldJsonTypeChanged, "t.M.n", Level::Json);
+    // An implicit-presence bytes field cannot show a set empty message.
+    let all = assert_finds(&old, &new, Rule::FieldPresenceLost, "t.M.n", Level::Json);
+    assert_eq!(all.len(), 2, "{all:#?}");
+    assert!(all.iter().all(|f| f.level == Level::Json), "{all:#?}");
+    let o = pool(&old);
+    let n = msg(&o, "t.N", &[("s", Value::String("x".into()))]);
+    let bytes = encode(&o, &[("n", n)]);
+    // The object becomes the base64 of its bytes (0a 01 78).
+    assert_eq!(json(&o, &bytes).unwrap(), r#"{"n":{"s":"x"}}"#);
+    assert_eq!(json(&pool(&new), &bytes).unwrap(), r#"{"n":"CgF4"}"#);
+    let empty = encode(&o, &[("n", msg(&o, "t.N", &[]))]);
+    assert_eq!(json(&o, &empty).unwrap(), r#"{"n":{}}"#);
+    assert_eq!(json(&pool(&new), &empty).unwrap(), "{}");
+    // The other way, arbitrary bytes need not parse as N: wire.
+    assert_finds(&new, &old, Rule::FieldTypeChanged, "t.M.n", Level::Wire);
+    assert!(json(&pool(&old), &[0x0a, 0x01, 0xff]).is_err());
+}
+
+#[test]
 fn field_json_type_changed_int32_to_int64_is_json_a_quoted_string() {
     let old = p3("message M { int32 a = 1; }");
     let new = p3("message M { int64 a = 1; }");
@@ -343,22 +366,28 @@ fn field_group_changed_is_wire() {
 }
 
 #[test]
-fn field_repeated_to_singular_is_wire_only_the_last_survives() {
+fn field_repeated_to_singular_is_wire_only_the_last_survives_and_json_no_array() {
     let old = p3("message M { repeated int32 a = 1 [packed = false]; }");
     let new = p3("message M { int32 a = 1; }");
-    assert_only(
+    assert_finds(
         &old,
         &new,
         Rule::FieldRepeatedToSingular,
         "t.M.a",
         Level::Wire,
     );
+    let all = assert_finds(&old, &new, Rule::FieldJsonArrayLost, "t.M.a", Level::Json);
+    assert_eq!(all.len(), 2, "{all:#?}");
+    // Values lost (wire) ...
     let (o, n) = both(
         &old,
         &new,
         &[("a", Value::List(vec![Value::I32(1), Value::I32(2)]))],
     );
     assert_eq!((o.as_str(), n.as_str()), (r#"{"a":[1,2]}"#, r#"{"a":2}"#));
+    // ... and where none is lost, the JSON shape still changes (json).
+    let (o, n) = both(&old, &new, &[("a", Value::List(vec![Value::I32(1)]))]);
+    assert_eq!((o.as_str(), n.as_str()), (r#"{"a":[1]}"#, r#"{"a":1}"#));
 }
 
 #[test]
@@ -518,10 +547,22 @@ fn field_moved_into_oneof_alone_is_semantic() {
 }
 
 #[test]
-fn oneof_fields_merged_is_wire_only_the_last_survives() {
+fn oneof_fields_merged_is_wire_only_the_last_survives_and_json_a_key_vanishes() {
     let old = p3("message M { string a = 1; string b = 2; }");
     let new = p3("message M { oneof x { string a = 1; string b = 2; } }");
-    assert_only(&old, &new, Rule::OneofFieldsMerged, "t.M.a", Level::Wire);
+    assert_finds(&old, &new, Rule::OneofFieldsMerged, "t.M.a", Level::Wire);
+    let all = assert_finds(
+        &old,
+        &new,
+        Rule::OneofJsonKeysExclusive,
+        "t.M.a",
+        Level::Json,
+    );
+    assert_eq!(all.len(), 2, "{all:#?}");
+    assert!(
+        all.iter().any(|f| f.message.contains(r#""a", "b""#)),
+        "{all:#?}"
+    );
     let (o, n) = both(
         &old,
         &new,
