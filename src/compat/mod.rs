@@ -100,6 +100,10 @@ rules! {
         "same wire type, but old bytes decode to other values (int32 -> sint32 or uint32, 64 -> 32 bits, float <-> fixed32, bytes -> string or message): add a new field instead";
     FieldJsonTypeChanged => "field_json_type_changed", Json,
         "old values decode, but print differently (int32 -> int64 becomes a string, string or a message -> bytes becomes base64, enum <-> integer): keep the type, or add a new field";
+    FieldJsonFormChanged => "field_json_form_changed", Json,
+        "old values decode, but the message type prints in another JSON form (a well-known type's special form, such as Timestamp's \"1970-01-01T00:02:30Z\" vs Duration's \"150s\", or a plain object): keep the type, or add a new field";
+    FieldJsonFormStricter => "field_json_form_stricter", Wire,
+        "NEW's well-known type cannot print some values OLD's type holds, so messages carrying them fail: keep the type, or add a new field";
     FieldGroupChanged => "field_group_changed", Wire,
         "a group is delimited by start/end tags, a message by a length: keep the group (proto3 cannot declare one, so stay proto2 or use editions' DELIMITED encoding)";
     FieldRepeatedToSingular => "field_repeated_to_singular", Wire,

@@ -190,6 +190,115 @@ enum TypeChange {
     Wire,
 }
 
+/// How a message type prints in JSON: its well-known type's special form, or an object of
+/// its fields (`google.protobuf.Empty` included: it prints as an empty object).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum JsonForm {
+    Object,
+    Timestamp,
+    Duration,
+    FieldMask,
+    Any,
+    Struct,
+    Value,
+    ListValue,
+    /// `DoubleValue` ... `BytesValue`: the bare value (the `value` fields are compared as
+    /// fields, so Int32Value -> Int64Value is a field_json_type_changed of its own).
+    Wrapper,
+}
+
+impl JsonForm {
+    fn of(m: &MessageDescriptor) -> JsonForm {
+        match m.full_name() {
+            "google.protobuf.Timestamp" => JsonForm::Timestamp,
+            "google.protobuf.Duration" => JsonForm::Duration,
+            "google.protobuf.FieldMask" => JsonForm::FieldMask,
+            "google.protobuf.Any" => JsonForm::Any,
+            "google.protobuf.Struct" => JsonForm::Struct,
+            "google.protobuf.Value" => JsonForm::Value,
+            "google.protobuf.ListValue" => JsonForm::ListValue,
+            "google.protobuf.DoubleValue"
+            | "google.protobuf.FloatValue"
+            | "google.protobuf.Int64Value"
+            | "google.protobuf.UInt64Value"
+            | "google.protobuf.Int32Value"
+            | "google.protobuf.UInt32Value"
+            | "google.protobuf.BoolValue"
+            | "google.protobuf.StringValue"
+            | "google.protobuf.BytesValue" => JsonForm::Wrapper,
+            _ => JsonForm::Object,
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            JsonForm::Object => "a JSON object of its fields",
+            JsonForm::Timestamp => "an RFC 3339 string such as \"1970-01-01T00:02:30Z\"",
+            JsonForm::Duration => "a string of seconds such as \"150s\"",
+            JsonForm::FieldMask => "one string of comma-separated paths",
+            JsonForm::Any => "an object with \"@type\" and the packed message's fields",
+            JsonForm::Struct => "a JSON object of its map",
+            JsonForm::Value => "any JSON value",
+            JsonForm::ListValue => "a JSON array",
+            JsonForm::Wrapper => "its bare value",
+        }
+    }
+
+    /// The numbers of the fields whose values the special form constrains (a message that
+    /// holds a value the form cannot express fails), with NEW reading them as OLD does.
+    fn constrained_fields(self) -> &'static [u32] {
+        match self {
+            // seconds and nanos: ranges and signs.
+            JsonForm::Timestamp | JsonForm::Duration => &[1, 2],
+            // paths that do not round-trip to lowerCamelCase.
+            JsonForm::FieldMask => &[1],
+            // a type URL that does not resolve.
+            JsonForm::Any => &[1],
+            // number_value: NaN and infinities.
+            JsonForm::Value => &[2],
+            _ => &[],
+        }
+    }
+}
+
+/// Why some value OLD's type holds (and prints) cannot be printed in NEW's special form,
+/// or None when every OLD value prints.
+fn rejected_by_new(
+    of: JsonForm,
+    om: &MessageDescriptor,
+    nf: JsonForm,
+    nm: &MessageDescriptor,
+) -> Option<String> {
+    match (of, nf) {
+        (JsonForm::Timestamp, JsonForm::Duration) => Some(
+            "a Timestamp before 1970 with a fraction (seconds -1, nanos 500000000: 1969-12-31T23:59:59.500Z) is a Duration whose nanos have the wrong sign".to_owned(),
+        ),
+        (JsonForm::Duration, JsonForm::Timestamp) => Some(
+            "a negative Duration with a fraction (nanos < 0), or one beyond 9999-12-31 (seconds > 253402300799), is no Timestamp".to_owned(),
+        ),
+        (JsonForm::Object, _) => {
+            // A plain message holds whatever its fields can: if NEW's form reads one of
+            // them as OLD wrote it, OLD can write a value the form rejects.
+            let shared: Vec<String> = nf
+                .constrained_fields()
+                .iter()
+                .filter_map(|&num| {
+                    let (o, n) = (om.get_field(num)?, nm.get_field(num)?);
+                    (o.kind() == n.kind() && o.cardinality() == n.cardinality())
+                        .then(|| n.name().to_owned())
+                })
+                .collect();
+            (!shared.is_empty()).then(|| {
+                format!(
+                    "OLD's plain message puts no bound on {}, which NEW's form requires to be expressible",
+                    shared.join(" and ")
+                )
+            })
+        }
+        _ => None,
+    }
+}
+
 fn kind_name(k: &Kind) -> String {
     match k {
         Kind::Message(m) => m.full_name().to_owned(),
@@ -601,7 +710,10 @@ impl Checker {
             TypeChange::Same => {}
         }
         match (&o.kind, &n.kind) {
-            (Kind::Message(om), Kind::Message(nm)) => self.message(om, nm),
+            (Kind::Message(om), Kind::Message(nm)) => {
+                self.json_form(group, &path, o.number, om, nm);
+                self.message(om, nm)
+            }
             (Kind::Enum(oe), Kind::Enum(ne)) => self.enumeration(oe, ne),
             _ => {}
         }
@@ -723,6 +835,46 @@ impl Checker {
                 group,
                 path,
                 format!("string field {} is now validated as UTF-8", o.number),
+            );
+        }
+    }
+
+    /// A message field's type, followed into NEW: the JSON form of the type itself (a
+    /// well-known type's special form, or a plain object) must stay, not only its fields.
+    fn json_form(
+        &mut self,
+        group: &str,
+        path: &str,
+        number: u32,
+        om: &MessageDescriptor,
+        nm: &MessageDescriptor,
+    ) {
+        let (of, nf) = (JsonForm::of(om), JsonForm::of(nm));
+        if of == nf {
+            return;
+        }
+        self.push(
+            Rule::FieldJsonFormChanged,
+            group,
+            path.to_owned(),
+            format!(
+                "field {number} changed from {} ({}) to {} ({})",
+                om.full_name(),
+                of.describe(),
+                nm.full_name(),
+                nf.describe()
+            ),
+        );
+        if let Some(example) = rejected_by_new(of, om, nf, nm) {
+            self.push(
+                Rule::FieldJsonFormStricter,
+                group,
+                path.to_owned(),
+                format!(
+                    "field {number} changed from {} to {}: {example}",
+                    om.full_name(),
+                    nm.full_name()
+                ),
             );
         }
     }

@@ -354,6 +354,115 @@ fn field_json_type_changed_int32_to_int64_is_json_a_quoted_string() {
     }
 }
 
+const WKT: &str = "import \"google/protobuf/timestamp.proto\";
+import \"google/protobuf/duration.proto\";
+import \"google/protobuf/wrappers.proto\";
+message Ts { int64 seconds = 1; int32 nanos = 2; }";
+
+fn with_wkt(field: &str) -> String {
+    p3(&format!("{WKT}\nmessage M {{ {field} t = 1; }}"))
+}
+
+/// `t.M` whose `t` is a `type_name` message of (seconds, nanos), encoded with `pool`.
+fn seconds_nanos(pool: &DescriptorPool, type_name: &str, seconds: i64, nanos: i32) -> Vec<u8> {
+    let t = msg(
+        pool,
+        type_name,
+        &[
+            ("seconds", Value::I64(seconds)),
+            ("nanos", Value::I32(nanos)),
+        ],
+    );
+    encode(pool, &[("t", t)])
+}
+
+#[test]
+fn timestamp_to_duration_is_json_another_form_and_wire_where_duration_cannot_print_it() {
+    let old = with_wkt("google.protobuf.Timestamp");
+    let new = with_wkt("google.protobuf.Duration");
+    assert_finds(&old, &new, Rule::FieldJsonFormChanged, "t.M.t", Level::Json);
+    let all = assert_finds(
+        &old,
+        &new,
+        Rule::FieldJsonFormStricter,
+        "t.M.t",
+        Level::Wire,
+    );
+    assert_eq!(all.len(), 2, "{all:#?}");
+    let (o, n) = (pool(&old), pool(&new));
+    // Same wire shape, same values, another JSON form.
+    let bytes = seconds_nanos(&o, "google.protobuf.Timestamp", 150, 0);
+    assert_eq!(json(&o, &bytes).unwrap(), r#"{"t":"1970-01-01T00:02:30Z"}"#);
+    assert_eq!(json(&n, &bytes).unwrap(), r#"{"t":"150s"}"#);
+    // A valid Timestamp before 1970 with a fraction is a Duration whose signs disagree.
+    let bytes = seconds_nanos(&o, "google.protobuf.Timestamp", -1, 500_000_000);
+    assert_eq!(
+        json(&o, &bytes).unwrap(),
+        r#"{"t":"1969-12-31T23:59:59.500Z"}"#
+    );
+    assert!(json(&n, &bytes).is_err());
+    // Duration -> Timestamp: a negative fraction is no Timestamp.
+    assert_finds(
+        &new,
+        &old,
+        Rule::FieldJsonFormStricter,
+        "t.M.t",
+        Level::Wire,
+    );
+    let bytes = seconds_nanos(&n, "google.protobuf.Duration", -1, -500_000_000);
+    assert_eq!(json(&n, &bytes).unwrap(), r#"{"t":"-1.500s"}"#);
+    assert!(json(&o, &bytes).is_err());
+}
+
+#[test]
+fn a_plain_seconds_nanos_message_to_timestamp_is_json_and_wire_for_out_of_range_values() {
+    let old = with_wkt("Ts");
+    let new = with_wkt("google.protobuf.Timestamp");
+    assert_finds(&old, &new, Rule::FieldJsonFormChanged, "t.M.t", Level::Json);
+    let all = assert_finds(
+        &old,
+        &new,
+        Rule::FieldJsonFormStricter,
+        "t.M.t",
+        Level::Wire,
+    );
+    assert_eq!(all.len(), 2, "{all:#?}");
+    let (o, n) = (pool(&old), pool(&new));
+    let bytes = seconds_nanos(&o, "t.Ts", 150, 0);
+    assert_eq!(json(&o, &bytes).unwrap(), r#"{"t":{"seconds":"150"}}"#);
+    assert_eq!(json(&n, &bytes).unwrap(), r#"{"t":"1970-01-01T00:02:30Z"}"#);
+    let bytes = seconds_nanos(&o, "t.Ts", 1, -1);
+    assert_eq!(
+        json(&o, &bytes).unwrap(),
+        r#"{"t":{"seconds":"1","nanos":-1}}"#
+    );
+    assert!(json(&n, &bytes).is_err());
+}
+
+#[test]
+fn a_well_known_type_to_a_plain_message_is_json_only_every_value_prints() {
+    let old = with_wkt("google.protobuf.Timestamp");
+    let new = with_wkt("Ts");
+    assert_only(&old, &new, Rule::FieldJsonFormChanged, "t.M.t", Level::Json);
+    let (o, n) = (pool(&old), pool(&new));
+    let bytes = seconds_nanos(&o, "google.protobuf.Timestamp", 150, 0);
+    assert_eq!(json(&o, &bytes).unwrap(), r#"{"t":"1970-01-01T00:02:30Z"}"#);
+    assert_eq!(json(&n, &bytes).unwrap(), r#"{"t":{"seconds":"150"}}"#);
+    // A wrapper stays a wrapper: only its value field's type is compared.
+    let all = findings(
+        &with_wkt("google.protobuf.Int32Value"),
+        &with_wkt("google.protobuf.Int64Value"),
+    );
+    assert_eq!(
+        rules_of(&all),
+        vec![(
+            Rule::FieldJsonTypeChanged,
+            "google.protobuf.Int32Value.value"
+        )],
+        "{all:#?}"
+    );
+}
+
 #[test]
 fn field_group_changed_is_wire() {
     assert_finds(
