@@ -119,7 +119,9 @@ rules! {
     FieldNameChanged => "field_name_changed", Json,
         "the default JSON key is unchanged (json_name kept), but --proto-field-names output, Parquet column names (the .proto names) and generated code change: keep the .proto name, or add a new field";
     FieldPresenceLost => "field_presence_lost", Json,
-        "an explicitly set zero/empty value is no longer printed: declare the proto3 field `optional` to keep presence";
+        "an explicitly set zero/empty value (or an enum's 0 value) is no longer printed: declare the proto3 field `optional` to keep presence";
+    FieldPresenceLostUnobservable => "field_presence_lost_unobservable", Semantic,
+        "OLD cannot write the value NEW treats as unset (a closed enum with no value numbered 0), so the JSON is the same for every OLD message; but NEW cannot tell unset from 0, and unset now reads as 0: declare the proto3 field `optional` to keep presence";
     FieldRequiredDropped => "field_required_dropped", Semantic,
         "messages without the field are accepted now: make sure consumers do not rely on it always being there";
     FieldRequiredAdded => "field_required_added", Semantic,

@@ -771,16 +771,35 @@ impl Checker {
             }
         }
         if o.presence && !n.presence && !o.repeated() && !n.repeated() && !o.in_map_entry {
-            self.push(
-                Rule::FieldPresenceLost,
-                group,
-                path.clone(),
-                format!(
-                    "field {} loses explicit presence (a set {} is no longer printed)",
-                    o.number,
-                    zero_of(&n.kind)
+            // NEW omits its default (zero, empty, an enum's 0): what matters is whether OLD
+            // can write that value, which a closed enum without a value 0 cannot.
+            let zero = zero_of_new(&n.kind);
+            match &o.kind {
+                Kind::Enum(e) if is_closed(e) && e.get_value(0).is_none() => self.push(
+                    Rule::FieldPresenceLostUnobservable,
+                    group,
+                    path.clone(),
+                    format!(
+                        "field {} loses explicit presence, but OLD's closed enum {} has no value 0, so no OLD message sets {zero}; unset now reads as {zero} instead of {}",
+                        o.number,
+                        e.full_name(),
+                        o.default.clone().unwrap_or_else(|| e
+                            .values()
+                            .next()
+                            .map(|v| v.name().to_owned())
+                            .unwrap_or_default())
+                    ),
                 ),
-            );
+                _ => self.push(
+                    Rule::FieldPresenceLost,
+                    group,
+                    path.clone(),
+                    format!(
+                        "field {} loses explicit presence (a set {zero} is no longer printed)",
+                        o.number
+                    ),
+                ),
+            }
         }
         let req = |f: &FieldView| f.cardinality == Cardinality::Required;
         if req(o) && !req(n) {
@@ -887,8 +906,7 @@ impl Checker {
             return;
         }
         let group = o.full_name().to_owned();
-        // Closedness follows the file's syntax, as the transcoder decides it.
-        let closed = |e: &EnumDescriptor| e.parent_file().syntax() == Syntax::Proto2;
+        let closed = is_closed;
         if closed(o) && !closed(n) {
             self.push(
                 Rule::EnumClosedToOpen,
@@ -950,6 +968,22 @@ impl Checker {
                 .collect::<Vec<_>>(),
             &n.values().map(|v| v.number() as i64).collect::<Vec<_>>(),
         );
+    }
+}
+
+/// Closedness follows the file's syntax, as the transcoder decides it.
+fn is_closed(e: &EnumDescriptor) -> bool {
+    e.parent_file().syntax() == Syntax::Proto2
+}
+
+/// NEW's implicit-presence default, as a report names it (an enum's value 0 by name).
+fn zero_of_new(k: &Kind) -> String {
+    match k {
+        Kind::Enum(e) => match e.get_value(0) {
+            Some(v) => format!("{} (0)", v.name()),
+            None => "0".to_owned(),
+        },
+        other => zero_of(other).to_owned(),
     }
 }
 

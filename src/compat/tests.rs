@@ -591,6 +591,64 @@ fn field_presence_lost_is_json_an_explicit_zero_vanishes() {
 }
 
 #[test]
+fn field_presence_lost_on_a_closed_enum_with_a_zero_value_is_json() {
+    let old = p2("enum E { Z = 0; A = 1; } message M { optional E e = 1; }");
+    let new = p3("enum E { Z = 0; A = 1; } message M { E e = 1; }");
+    let all = assert_finds(&old, &new, Rule::FieldPresenceLost, "t.M.e", Level::Json);
+    assert!(
+        all.iter().any(|f| f.message.contains("a set Z (0)")),
+        "{all:#?}"
+    );
+    let (o, n) = both(&old, &new, &[("e", Value::EnumNumber(0))]);
+    assert_eq!((o.as_str(), n.as_str()), (r#"{"e":"Z"}"#, "{}"));
+}
+
+#[test]
+fn field_presence_lost_where_old_cannot_write_zero_is_semantic() {
+    // A proto2 enum with no value 0: no OLD message holds 0, the value NEW leaves out.
+    let old = p2("enum E { A = 1; B = 2; } message M { optional E e = 1; }");
+    let new = p3("enum E { E_UNSPECIFIED = 0; A = 1; B = 2; } message M { E e = 1; }");
+    let all = assert_finds(
+        &old,
+        &new,
+        Rule::FieldPresenceLostUnobservable,
+        "t.M.e",
+        Level::Semantic,
+    );
+    assert!(
+        all.iter().all(|f| f.level == Level::Semantic),
+        "no json finding: {all:#?}"
+    );
+    assert!(
+        all.iter().any(|f| f
+            .message
+            .contains("reads as E_UNSPECIFIED (0) instead of A")),
+        "{all:#?}"
+    );
+    // Every message OLD can write prints the same under NEW: unset, A, B ...
+    for fields in [
+        vec![],
+        vec![("e", Value::EnumNumber(1))],
+        vec![("e", Value::EnumNumber(2))],
+    ] {
+        let (o, n) = both(&old, &new, &fields);
+        assert_eq!(o, n, "{fields:?}");
+    }
+    // ... and even a 0 on the wire (another producer's) is not a value under OLD.
+    let bytes = [0x08, 0x00];
+    assert_eq!(json(&pool(&old), &bytes).unwrap(), "{}");
+    assert_eq!(json(&pool(&new), &bytes).unwrap(), "{}");
+    // Where OLD can write every value of the type, losing presence is json.
+    assert_finds(
+        &p2("message M { optional bool b = 1; }"),
+        &p3("message M { bool b = 1; }"),
+        Rule::FieldPresenceLost,
+        "t.M.b",
+        Level::Json,
+    );
+}
+
+#[test]
 fn field_required_dropped_is_semantic() {
     assert_only(
         &p2("message M { required int32 a = 1; }"),
