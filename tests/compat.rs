@@ -1,5 +1,5 @@
 //! `protolake compat`: the real binary on the example schemas and samples, exit statuses,
-//! the JSON report, usage errors, and the README's rule table.
+//! the JSON report, usage errors, and the rule table in docs/compat.md.
 
 mod support;
 
@@ -36,7 +36,7 @@ fn p(rel: &str) -> String {
 }
 
 #[test]
-fn a_rename_is_a_json_finding_and_exit_1_and_json_name_fixes_it() {
+fn a_rename_is_a_json_finding_and_exit_1_and_keeping_the_name_fixes_it() {
     let (status, v, err) = compat(&["--old", &p(V2), "--new", &p(RENAME)]);
     assert_eq!(status, Some(1), "{err}");
     let f = static_findings(&v);
@@ -49,9 +49,32 @@ fn a_rename_is_a_json_finding_and_exit_1_and_json_name_fixes_it() {
 
     let (status, v, err) = compat(&["--old", &p(V2), "--new", &p(FIXED)]);
     assert_eq!(status, Some(0), "{err}");
+    assert!(static_findings(&v).is_empty(), "{v:#}");
+}
+
+#[test]
+fn a_rename_with_json_name_kept_is_still_a_json_finding_and_exit_1() {
+    // The default JSON key stays "url", but --proto-field-names output and Parquet columns
+    // are named by the .proto name.
+    let dir = tempfile::tempdir().unwrap();
+    let v2 = std::fs::read_to_string(root().join(V2_FILE)).unwrap();
+    assert_eq!(v2.matches("string url = 3;").count(), 1);
+    let kept = v2.replace(
+        "string url = 3;",
+        "string page_url = 3 [json_name = \"url\"];",
+    );
+    let file = dir.path().join("kept.proto");
+    std::fs::write(&file, kept).unwrap();
+    let (status, v, err) = compat(&["--old", &p(V2), "--new", &path_str(&file)]);
+    assert_eq!(status, Some(1), "{err}");
     let f = static_findings(&v);
-    assert!(f.iter().all(|f| f["level"] == "semantic"), "{v:#}");
-    assert!(f.iter().any(|f| f["rule"] == "field_name_changed"));
+    assert_eq!(f.len(), 1, "{v:#}");
+    assert_eq!(f[0]["level"], "json");
+    assert_eq!(f[0]["rule"], "field_name_changed");
+    assert_eq!(f[0]["path"], "acme.events.v2.PageView.url");
+    let message = f[0]["message"].as_str().unwrap();
+    assert!(message.contains("JSON key \"url\" kept"), "{message}");
+    assert!(message.contains("--proto-field-names"), "{message}");
 }
 
 #[test]
@@ -359,28 +382,23 @@ fn publish_refuses_a_json_breaking_rename_found_by_compat() {
         r.stderr
     );
     let r = publish(&fixed);
-    assert_eq!(
-        r.status,
-        Some(0),
-        "the json_name fix publishes: {}",
-        r.stderr
-    );
+    assert_eq!(r.status, Some(0), "the fix publishes: {}", r.stderr);
 }
 
 /// The v2 schema as one file.
 const V2_FILE: &str = "schemas/acme/events/v2/events.proto";
 
 #[test]
-fn the_readme_rule_table_lists_every_rule_with_its_level() {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+fn the_docs_rule_table_lists_every_rule_with_its_level() {
+    let docs = std::fs::read_to_string(root().join("docs/compat.md")).unwrap();
     for rule in protolake::compat::Rule::ALL {
         let row = format!("| `{}` | {} |", rule.name(), rule.level());
         assert!(
-            readme.contains(&row),
-            "README.md lacks the rule table row starting {row:?}"
+            docs.contains(&row),
+            "docs/compat.md lacks the rule table row starting {row:?}"
         );
     }
-    let rows = readme
+    let rows = docs
         .lines()
         .filter(|l| {
             l.starts_with("| `")
@@ -392,6 +410,6 @@ fn the_readme_rule_table_lists_every_rule_with_its_level() {
     assert_eq!(
         rows,
         protolake::compat::Rule::ALL.len(),
-        "the README lists a rule the code does not have"
+        "docs/compat.md lists a rule the code does not have"
     );
 }

@@ -219,7 +219,7 @@ async fn publish_refuses_a_renumbered_field_and_accepts_an_added_one() {
     assert!(r.stderr.contains("refusing to publish"), "{}", r.stderr);
     assert!(
         r.stderr
-            .contains("shop.v1.Order.cents: field number 2 removed or renumbered"),
+            .contains("shop.v1.Order.cents: field cents changed number from 2 to 3"),
         "{}",
         r.stderr
     );

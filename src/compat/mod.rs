@@ -54,7 +54,7 @@ impl std::fmt::Display for Level {
 
 macro_rules! rules {
     ($( $variant:ident => $name:literal, $level:ident, $why:literal; )*) => {
-        /// Every rule the check applies. The README's rule table lists each by name.
+        /// Every rule the check applies. The rule table in docs/compat.md lists each by name.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum Rule {
             $(
@@ -64,7 +64,7 @@ macro_rules! rules {
         }
 
         impl Rule {
-            /// All rules, in the order the README lists them.
+            /// All rules, in the order docs/compat.md lists them.
             pub const ALL: &'static [Rule] = &[$(Rule::$variant),*];
 
             /// The rule's name as reports print it.
@@ -92,26 +92,36 @@ rules! {
         "MessageSet and ordinary messages are encoded differently: keep message_set_wire_format as it was";
     FieldRemoved => "field_removed", Json,
         "its values become unknown fields and vanish from the JSON: keep the field (deprecated), or reserve its number and name once the data is dead";
+    FieldNumberChanged => "field_number_changed", Wire,
+        "bytes carry the number, not the name, so OLD's values become unknown fields or land in another field's column: keep each field on its number (add a new field instead)";
     FieldWireTypeChanged => "field_wire_type_changed", Wire,
         "old bytes carry another wire type, so the value becomes an unknown field or fails: add a new field with a new number instead";
     FieldTypeChanged => "field_type_changed", Wire,
         "same wire type, but old bytes decode to other values (int32 -> sint32 or uint32, 64 -> 32 bits, float <-> fixed32, bytes -> string or message): add a new field instead";
     FieldJsonTypeChanged => "field_json_type_changed", Json,
-        "old values decode, but print differently (int32 -> int64 becomes a string, string -> bytes becomes base64, enum <-> integer): keep the type, or add a new field";
+        "old values decode, but print differently (int32 -> int64 becomes a string, string or a message -> bytes becomes base64, enum <-> integer): keep the type, or add a new field";
+    FieldJsonFormChanged => "field_json_form_changed", Json,
+        "old values decode, but the message type prints in another JSON form (a well-known type's special form, such as Timestamp's \"1970-01-01T00:02:30Z\" vs Duration's \"150s\", or a plain object): keep the type, or add a new field";
+    FieldJsonFormStricter => "field_json_form_stricter", Wire,
+        "NEW's well-known type cannot print some values OLD's type holds, so messages carrying them fail: keep the type, or add a new field";
     FieldGroupChanged => "field_group_changed", Wire,
         "a group is delimited by start/end tags, a message by a length: keep the group (proto3 cannot declare one, so stay proto2 or use editions' DELIMITED encoding)";
     FieldRepeatedToSingular => "field_repeated_to_singular", Wire,
         "only the last of the old values survives: keep the field repeated";
+    FieldJsonArrayLost => "field_json_array_lost", Json,
+        "the JSON value is no longer an array, even for OLD messages with one element: keep the field repeated";
     FieldSingularToRepeated => "field_singular_to_repeated", Json,
         "old values decode, but the JSON value becomes an array: keep the field singular, or add a new repeated field";
     FieldMapChanged => "field_map_changed", Json,
         "a map and a repeated entry message share the wire format but print as an object vs an array: keep the map-ness";
     FieldJsonNameChanged => "field_json_name_changed", Json,
         "the JSON key changes, so consumers lose the column: keep json_name = the old JSON name when renaming";
-    FieldNameChanged => "field_name_changed", Semantic,
-        "the default JSON is the same (json_name kept), but --proto-field-names output and code generated from the schema change";
+    FieldNameChanged => "field_name_changed", Json,
+        "the default JSON key is unchanged (json_name kept), but --proto-field-names output, Parquet column names (the .proto names) and generated code change: keep the .proto name, or add a new field";
     FieldPresenceLost => "field_presence_lost", Json,
-        "an explicitly set zero/empty value is no longer printed: declare the proto3 field `optional` to keep presence";
+        "an explicitly set zero/empty value (or an enum's 0 value) is no longer printed: declare the proto3 field `optional` to keep presence";
+    FieldPresenceLostUnobservable => "field_presence_lost_unobservable", Semantic,
+        "OLD cannot write the value NEW treats as unset (a closed enum with no value numbered 0), so the JSON is the same for every OLD message; but NEW cannot tell unset from 0, and unset now reads as 0: declare the proto3 field `optional` to keep presence";
     FieldRequiredDropped => "field_required_dropped", Semantic,
         "messages without the field are accepted now: make sure consumers do not rely on it always being there";
     FieldRequiredAdded => "field_required_added", Semantic,
@@ -124,6 +134,8 @@ rules! {
         "the field joined a oneof: setting another member now clears it; OLD data is unaffected";
     OneofFieldsMerged => "oneof_fields_merged", Wire,
         "fields OLD could set together now share a oneof, so only the last one decoded survives: keep them out of one oneof";
+    OneofJsonKeysExclusive => "oneof_json_keys_exclusive", Json,
+        "a message that set several of them prints only one of their JSON keys, so the keys (columns) OLD filled together become alternatives: keep them out of one oneof";
     FieldMovedOutOfOneof => "field_moved_out_of_oneof", Semantic,
         "the field left its oneof: members can now be set together; OLD data is unaffected";
     FieldUtf8ValidationAdded => "field_utf8_validation_added", Semantic,

@@ -1,5 +1,7 @@
 //! The static engine: pairs OLD and NEW message types (by full name at the top, then by
-//! field number through every field that references another type) and applies the rules.
+//! field through every field that references another type) and applies the rules. Fields
+//! are paired by number (bytes carry the number) and checked by name too: a name that moved
+//! to another number is a `wire` finding, not a removal or a rename.
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -188,6 +190,115 @@ enum TypeChange {
     Wire,
 }
 
+/// How a message type prints in JSON: its well-known type's special form, or an object of
+/// its fields (`google.protobuf.Empty` included: it prints as an empty object).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum JsonForm {
+    Object,
+    Timestamp,
+    Duration,
+    FieldMask,
+    Any,
+    Struct,
+    Value,
+    ListValue,
+    /// `DoubleValue` ... `BytesValue`: the bare value (the `value` fields are compared as
+    /// fields, so Int32Value -> Int64Value is a field_json_type_changed of its own).
+    Wrapper,
+}
+
+impl JsonForm {
+    fn of(m: &MessageDescriptor) -> JsonForm {
+        match m.full_name() {
+            "google.protobuf.Timestamp" => JsonForm::Timestamp,
+            "google.protobuf.Duration" => JsonForm::Duration,
+            "google.protobuf.FieldMask" => JsonForm::FieldMask,
+            "google.protobuf.Any" => JsonForm::Any,
+            "google.protobuf.Struct" => JsonForm::Struct,
+            "google.protobuf.Value" => JsonForm::Value,
+            "google.protobuf.ListValue" => JsonForm::ListValue,
+            "google.protobuf.DoubleValue"
+            | "google.protobuf.FloatValue"
+            | "google.protobuf.Int64Value"
+            | "google.protobuf.UInt64Value"
+            | "google.protobuf.Int32Value"
+            | "google.protobuf.UInt32Value"
+            | "google.protobuf.BoolValue"
+            | "google.protobuf.StringValue"
+            | "google.protobuf.BytesValue" => JsonForm::Wrapper,
+            _ => JsonForm::Object,
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            JsonForm::Object => "a JSON object of its fields",
+            JsonForm::Timestamp => "an RFC 3339 string such as \"1970-01-01T00:02:30Z\"",
+            JsonForm::Duration => "a string of seconds such as \"150s\"",
+            JsonForm::FieldMask => "one string of comma-separated paths",
+            JsonForm::Any => "an object with \"@type\" and the packed message's fields",
+            JsonForm::Struct => "a JSON object of its map",
+            JsonForm::Value => "any JSON value",
+            JsonForm::ListValue => "a JSON array",
+            JsonForm::Wrapper => "its bare value",
+        }
+    }
+
+    /// The numbers of the fields whose values the special form constrains (a message that
+    /// holds a value the form cannot express fails), with NEW reading them as OLD does.
+    fn constrained_fields(self) -> &'static [u32] {
+        match self {
+            // seconds and nanos: ranges and signs.
+            JsonForm::Timestamp | JsonForm::Duration => &[1, 2],
+            // paths that do not round-trip to lowerCamelCase.
+            JsonForm::FieldMask => &[1],
+            // a type URL that does not resolve.
+            JsonForm::Any => &[1],
+            // number_value: NaN and infinities.
+            JsonForm::Value => &[2],
+            _ => &[],
+        }
+    }
+}
+
+/// Why some value OLD's type holds (and prints) cannot be printed in NEW's special form,
+/// or None when every OLD value prints.
+fn rejected_by_new(
+    of: JsonForm,
+    om: &MessageDescriptor,
+    nf: JsonForm,
+    nm: &MessageDescriptor,
+) -> Option<String> {
+    match (of, nf) {
+        (JsonForm::Timestamp, JsonForm::Duration) => Some(
+            "a Timestamp before 1970 with a fraction (seconds -1, nanos 500000000: 1969-12-31T23:59:59.500Z) is a Duration whose nanos have the wrong sign".to_owned(),
+        ),
+        (JsonForm::Duration, JsonForm::Timestamp) => Some(
+            "a negative Duration with a fraction (nanos < 0), or one beyond 9999-12-31 (seconds > 253402300799), is no Timestamp".to_owned(),
+        ),
+        (JsonForm::Object, _) => {
+            // A plain message holds whatever its fields can: if NEW's form reads one of
+            // them as OLD wrote it, OLD can write a value the form rejects.
+            let shared: Vec<String> = nf
+                .constrained_fields()
+                .iter()
+                .filter_map(|&num| {
+                    let (o, n) = (om.get_field(num)?, nm.get_field(num)?);
+                    (o.kind() == n.kind() && o.cardinality() == n.cardinality())
+                        .then(|| n.name().to_owned())
+                })
+                .collect();
+            (!shared.is_empty()).then(|| {
+                format!(
+                    "OLD's plain message puts no bound on {}, which NEW's form requires to be expressible",
+                    shared.join(" and ")
+                )
+            })
+        }
+        _ => None,
+    }
+}
+
 fn kind_name(k: &Kind) -> String {
     match k {
         Kind::Message(m) => m.full_name().to_owned(),
@@ -227,6 +338,8 @@ fn scalar_change(o: &Kind, n: &Kind) -> TypeChange {
             }
         }
         (String, Bytes) => TypeChange::Json,
+        // A (length-delimited) message's bytes are kept whole: the object becomes base64.
+        (Message(_), Bytes) => TypeChange::Json,
         _ => TypeChange::Wire,
     }
 }
@@ -265,7 +378,48 @@ impl Checker {
         }
         for of in o.fields() {
             let ov = FieldView::of_field(&of);
-            if let Some(nf) = n.get_field(of.number()) {
+            let by_number = n.get_field(of.number());
+            let by_name = n.get_field_by_name(of.name());
+            // NEW's field at this number is another OLD field, moved here from its own number.
+            let moved_here = by_number.as_ref().and_then(|nf| {
+                o.get_field_by_name(nf.name())
+                    .filter(|x| x.number() != of.number())
+            });
+            if let Some(nf) = by_number.as_ref().filter(|nf| nf.name() == of.name()) {
+                self.field(&group, &ov, &FieldView::of_field(nf));
+            } else if let Some(moved) = by_name {
+                let lands = match &by_number {
+                    Some(x) => format!("now decode as NEW's field {} {}", x.number(), x.name()),
+                    None => "are unknown fields under NEW".to_owned(),
+                };
+                self.push(
+                    Rule::FieldNumberChanged,
+                    &group,
+                    ov.path.clone(),
+                    format!(
+                        "field {} changed number from {} to {}: OLD's values at {} {lands}",
+                        of.name(),
+                        of.number(),
+                        moved.number(),
+                        of.number()
+                    ),
+                );
+            } else if let (Some(nf), Some(other)) = (&by_number, moved_here) {
+                self.push(
+                    Rule::FieldNumberChanged,
+                    &group,
+                    ov.path.clone(),
+                    format!(
+                        "number {} ({}) now belongs to {}, which OLD numbered {}: OLD's {} values land in {}'s column",
+                        of.number(),
+                        of.name(),
+                        nf.name(),
+                        other.number(),
+                        of.name(),
+                        nf.name()
+                    ),
+                );
+            } else if let Some(nf) = by_number {
                 self.field(&group, &ov, &FieldView::of_field(&nf));
             } else if let Some(ne) = n.get_extension(of.number()) {
                 self.push(
@@ -288,7 +442,7 @@ impl Checker {
                     &group,
                     ov.path.clone(),
                     format!(
-                        "field number {} removed or renumbered{} (JSON key {:?})",
+                        "field number {} removed{} (JSON key {:?})",
                         of.number(),
                         if reserved { ", reserved in NEW" } else { "" },
                         ov.json_name
@@ -421,6 +575,22 @@ impl Checker {
                         sources.join(", ")
                     ),
                 );
+                // Besides the lost values, the JSON of such a message loses keys.
+                let keys: Vec<String> = noneof
+                    .fields()
+                    .filter_map(|nf| o.get_field(nf.number()))
+                    .map(|of| format!("{:?}", of.json_name()))
+                    .collect();
+                self.push(
+                    Rule::OneofJsonKeysExclusive,
+                    group,
+                    members[0].clone(),
+                    format!(
+                        "JSON keys {} become alternatives in oneof {}",
+                        keys.join(", "),
+                        noneof.name()
+                    ),
+                );
             } else if let [src] = sources.as_slice() {
                 if src.starts_with("field ") {
                     self.push(
@@ -540,7 +710,10 @@ impl Checker {
             TypeChange::Same => {}
         }
         match (&o.kind, &n.kind) {
-            (Kind::Message(om), Kind::Message(nm)) => self.message(om, nm),
+            (Kind::Message(om), Kind::Message(nm)) => {
+                self.json_form(group, &path, o.number, om, nm);
+                self.message(om, nm)
+            }
             (Kind::Enum(oe), Kind::Enum(ne)) => self.enumeration(oe, ne),
             _ => {}
         }
@@ -551,6 +724,15 @@ impl Checker {
                 group,
                 path.clone(),
                 format!("field {} is no longer repeated", o.number),
+            );
+            self.push(
+                Rule::FieldJsonArrayLost,
+                group,
+                path.clone(),
+                format!(
+                    "field {} prints as a single value instead of an array",
+                    o.number
+                ),
             );
         } else if !o.repeated() && n.repeated() {
             self.push(
@@ -589,16 +771,35 @@ impl Checker {
             }
         }
         if o.presence && !n.presence && !o.repeated() && !n.repeated() && !o.in_map_entry {
-            self.push(
-                Rule::FieldPresenceLost,
-                group,
-                path.clone(),
-                format!(
-                    "field {} loses explicit presence (a set {} is no longer printed)",
-                    o.number,
-                    zero_of(&n.kind)
+            // NEW omits its default (zero, empty, an enum's 0): what matters is whether OLD
+            // can write that value, which a closed enum without a value 0 cannot.
+            let zero = zero_of_new(&n.kind);
+            match &o.kind {
+                Kind::Enum(e) if is_closed(e) && e.get_value(0).is_none() => self.push(
+                    Rule::FieldPresenceLostUnobservable,
+                    group,
+                    path.clone(),
+                    format!(
+                        "field {} loses explicit presence, but OLD's closed enum {} has no value 0, so no OLD message sets {zero}; unset now reads as {zero} instead of {}",
+                        o.number,
+                        e.full_name(),
+                        o.default.clone().unwrap_or_else(|| e
+                            .values()
+                            .next()
+                            .map(|v| v.name().to_owned())
+                            .unwrap_or_default())
+                    ),
                 ),
-            );
+                _ => self.push(
+                    Rule::FieldPresenceLost,
+                    group,
+                    path.clone(),
+                    format!(
+                        "field {} loses explicit presence (a set {zero} is no longer printed)",
+                        o.number
+                    ),
+                ),
+            }
         }
         let req = |f: &FieldView| f.cardinality == Cardinality::Required;
         if req(o) && !req(n) {
@@ -657,6 +858,46 @@ impl Checker {
         }
     }
 
+    /// A message field's type, followed into NEW: the JSON form of the type itself (a
+    /// well-known type's special form, or a plain object) must stay, not only its fields.
+    fn json_form(
+        &mut self,
+        group: &str,
+        path: &str,
+        number: u32,
+        om: &MessageDescriptor,
+        nm: &MessageDescriptor,
+    ) {
+        let (of, nf) = (JsonForm::of(om), JsonForm::of(nm));
+        if of == nf {
+            return;
+        }
+        self.push(
+            Rule::FieldJsonFormChanged,
+            group,
+            path.to_owned(),
+            format!(
+                "field {number} changed from {} ({}) to {} ({})",
+                om.full_name(),
+                of.describe(),
+                nm.full_name(),
+                nf.describe()
+            ),
+        );
+        if let Some(example) = rejected_by_new(of, om, nf, nm) {
+            self.push(
+                Rule::FieldJsonFormStricter,
+                group,
+                path.to_owned(),
+                format!(
+                    "field {number} changed from {} to {}: {example}",
+                    om.full_name(),
+                    nm.full_name()
+                ),
+            );
+        }
+    }
+
     fn enumeration(&mut self, o: &EnumDescriptor, n: &EnumDescriptor) {
         if !self
             .seen_enums
@@ -665,8 +906,7 @@ impl Checker {
             return;
         }
         let group = o.full_name().to_owned();
-        // Closedness follows the file's syntax, as the transcoder decides it.
-        let closed = |e: &EnumDescriptor| e.parent_file().syntax() == Syntax::Proto2;
+        let closed = is_closed;
         if closed(o) && !closed(n) {
             self.push(
                 Rule::EnumClosedToOpen,
@@ -728,6 +968,22 @@ impl Checker {
                 .collect::<Vec<_>>(),
             &n.values().map(|v| v.number() as i64).collect::<Vec<_>>(),
         );
+    }
+}
+
+/// Closedness follows the file's syntax, as the transcoder decides it.
+fn is_closed(e: &EnumDescriptor) -> bool {
+    e.parent_file().syntax() == Syntax::Proto2
+}
+
+/// NEW's implicit-presence default, as a report names it (an enum's value 0 by name).
+fn zero_of_new(k: &Kind) -> String {
+    match k {
+        Kind::Enum(e) => match e.get_value(0) {
+            Some(v) => format!("{} (0)", v.name()),
+            None => "0".to_owned(),
+        },
+        other => zero_of(other).to_owned(),
     }
 }
 

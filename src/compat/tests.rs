@@ -58,24 +58,40 @@ fn assert_none(old: &str, new: &str) {
     assert!(all.is_empty(), "{all:#?}");
 }
 
-/// `t.M` built from (field, value) pairs in the OLD pool, encoded.
-fn encode(pool: &DescriptorPool, fields: &[(&str, Value)]) -> Vec<u8> {
-    let desc = pool.get_message_by_name("t.M").unwrap();
+/// A message of type `name` built from (field, value) pairs in `pool`.
+fn msg(pool: &DescriptorPool, name: &str, fields: &[(&str, Value)]) -> Value {
+    let desc = pool.get_message_by_name(name).unwrap();
     let mut m = DynamicMessage::new(desc);
     for (name, v) in fields {
         m.set_field_by_name(name, v.clone());
     }
-    m.encode_to_vec()
+    Value::Message(m)
+}
+
+/// `t.M` built from (field, value) pairs in the OLD pool, encoded.
+fn encode(pool: &DescriptorPool, fields: &[(&str, Value)]) -> Vec<u8> {
+    match msg(pool, "t.M", fields) {
+        Value::Message(m) => m.encode_to_vec(),
+        _ => unreachable!(),
+    }
 }
 
 /// The JSON the pipeline's transcoder prints for `bytes` as `t.M` (default options).
 fn json(pool: &DescriptorPool, bytes: &[u8]) -> Result<String, String> {
+    json_with(pool, bytes, JsonOptions::default())
+}
+
+fn json_with(pool: &DescriptorPool, bytes: &[u8], options: JsonOptions) -> Result<String, String> {
     let t = Transcoder::new(pool);
     let id = t.message("t.M").unwrap();
-    let mut s = t.session(id, JsonOptions::default(), Engine::Direct, 100);
+    let mut s = t.session(id, options, Engine::Direct, 100);
     let mut out = Vec::new();
     s.transcode(bytes, &mut out).map_err(|e| e.to_string())?;
     Ok(String::from_utf8(out).unwrap())
+}
+
+fn rules_of(all: &[Finding]) -> Vec<(Rule, &str)> {
+    all.iter().map(|f| (f.rule, f.path.as_str())).collect()
 }
 
 /// Writes with OLD, returns (JSON under OLD, JSON under NEW).
@@ -144,6 +160,96 @@ fn field_removed_is_json_and_its_data_vanishes() {
 }
 
 #[test]
+fn field_number_changed_is_wire_its_old_bytes_become_unknown_fields() {
+    let old = p3("message M { string a = 1; string b = 2; }");
+    let new = p3("message M { string b = 2; string a = 3; }");
+    let all = findings(&old, &new);
+    assert_only(&old, &new, Rule::FieldNumberChanged, "t.M.a", Level::Wire);
+    assert!(
+        all[0].message.contains("changed number from 1 to 3"),
+        "names both numbers: {all:#?}"
+    );
+    assert!(all[0].message.contains("unknown fields"), "{all:#?}");
+    let (o, n) = both(
+        &old,
+        &new,
+        &[
+            ("a", Value::String("x".into())),
+            ("b", Value::String("y".into())),
+        ],
+    );
+    assert_eq!(
+        (o.as_str(), n.as_str()),
+        (r#"{"a":"x","b":"y"}"#, r#"{"b":"y"}"#)
+    );
+}
+
+#[test]
+fn two_fields_that_swap_numbers_are_wire_their_values_land_in_each_others_columns() {
+    let old = p3("message M { string a = 1; string b = 2; }");
+    let new = p3("message M { string b = 1; string a = 2; }");
+    let all = assert_finds(&old, &new, Rule::FieldNumberChanged, "t.M.a", Level::Wire);
+    assert_eq!(
+        rules_of(&all),
+        vec![
+            (Rule::FieldNumberChanged, "t.M.a"),
+            (Rule::FieldNumberChanged, "t.M.b")
+        ],
+        "no json_name finding for what is a swap: {all:#?}"
+    );
+    assert!(all[0].message.contains("from 1 to 2"), "{all:#?}");
+    assert!(all[0].message.contains("NEW's field 1 b"), "{all:#?}");
+    assert!(all[1].message.contains("from 2 to 1"), "{all:#?}");
+    let (o, n) = both(
+        &old,
+        &new,
+        &[
+            ("a", Value::String("x".into())),
+            ("b", Value::String("y".into())),
+        ],
+    );
+    assert_eq!(
+        (o.as_str(), n.as_str()),
+        (r#"{"a":"x","b":"y"}"#, r#"{"b":"x","a":"y"}"#)
+    );
+}
+
+#[test]
+fn a_number_taken_over_by_a_moved_field_is_wire_for_its_old_owner_too() {
+    // `b` moves onto `a`'s number; `a` is gone.
+    let old = p3("message M { string a = 1; string b = 2; }");
+    let new = p3("message M { string b = 1; }");
+    let all = findings(&old, &new);
+    assert_eq!(
+        rules_of(&all),
+        vec![
+            (Rule::FieldNumberChanged, "t.M.a"),
+            (Rule::FieldNumberChanged, "t.M.b")
+        ],
+        "{all:#?}"
+    );
+    assert!(all.iter().all(|f| f.level == Level::Wire));
+    assert!(
+        all[0]
+            .message
+            .contains("now belongs to b, which OLD numbered 2"),
+        "{all:#?}"
+    );
+    let (o, n) = both(
+        &old,
+        &new,
+        &[
+            ("a", Value::String("x".into())),
+            ("b", Value::String("y".into())),
+        ],
+    );
+    assert_eq!(
+        (o.as_str(), n.as_str()),
+        (r#"{"a":"x","b":"y"}"#, r#"{"b":"x"}"#)
+    );
+}
+
+#[test]
 fn field_wire_type_changed_is_wire() {
     let old = p3("message M { int32 a = 1; }");
     let new = p3("message M { fixed32 a = 1; }");
@@ -196,6 +302,29 @@ fn field_type_changed_covers_narrowing_and_reinterpretation() {
 }
 
 #[test]
+fn a_message_changed_to_bytes_keeps_every_byte_json_not_wire() {
+    let old = p3("message N { string s = 1; } message M { N n = 1; }");
+    let new = p3("message N { string s = 1; } message M { bytes n = 1; }");
+    assert_finds(&old, &new, Rule::FieldJsonTypeChanged, "t.M.n", Level::Json);
+    // An implicit-presence bytes field cannot show a set empty message.
+    let all = assert_finds(&old, &new, Rule::FieldPresenceLost, "t.M.n", Level::Json);
+    assert_eq!(all.len(), 2, "{all:#?}");
+    assert!(all.iter().all(|f| f.level == Level::Json), "{all:#?}");
+    let o = pool(&old);
+    let n = msg(&o, "t.N", &[("s", Value::String("x".into()))]);
+    let bytes = encode(&o, &[("n", n)]);
+    // The object becomes the base64 of its bytes (0a 01 78).
+    assert_eq!(json(&o, &bytes).unwrap(), r#"{"n":{"s":"x"}}"#);
+    assert_eq!(json(&pool(&new), &bytes).unwrap(), r#"{"n":"CgF4"}"#);
+    let empty = encode(&o, &[("n", msg(&o, "t.N", &[]))]);
+    assert_eq!(json(&o, &empty).unwrap(), r#"{"n":{}}"#);
+    assert_eq!(json(&pool(&new), &empty).unwrap(), "{}");
+    // The other way, arbitrary bytes need not parse as N: wire.
+    assert_finds(&new, &old, Rule::FieldTypeChanged, "t.M.n", Level::Wire);
+    assert!(json(&pool(&old), &[0x0a, 0x01, 0xff]).is_err());
+}
+
+#[test]
 fn field_json_type_changed_int32_to_int64_is_json_a_quoted_string() {
     let old = p3("message M { int32 a = 1; }");
     let new = p3("message M { int64 a = 1; }");
@@ -225,6 +354,115 @@ fn field_json_type_changed_int32_to_int64_is_json_a_quoted_string() {
     }
 }
 
+const WKT: &str = "import \"google/protobuf/timestamp.proto\";
+import \"google/protobuf/duration.proto\";
+import \"google/protobuf/wrappers.proto\";
+message Ts { int64 seconds = 1; int32 nanos = 2; }";
+
+fn with_wkt(field: &str) -> String {
+    p3(&format!("{WKT}\nmessage M {{ {field} t = 1; }}"))
+}
+
+/// `t.M` whose `t` is a `type_name` message of (seconds, nanos), encoded with `pool`.
+fn seconds_nanos(pool: &DescriptorPool, type_name: &str, seconds: i64, nanos: i32) -> Vec<u8> {
+    let t = msg(
+        pool,
+        type_name,
+        &[
+            ("seconds", Value::I64(seconds)),
+            ("nanos", Value::I32(nanos)),
+        ],
+    );
+    encode(pool, &[("t", t)])
+}
+
+#[test]
+fn timestamp_to_duration_is_json_another_form_and_wire_where_duration_cannot_print_it() {
+    let old = with_wkt("google.protobuf.Timestamp");
+    let new = with_wkt("google.protobuf.Duration");
+    assert_finds(&old, &new, Rule::FieldJsonFormChanged, "t.M.t", Level::Json);
+    let all = assert_finds(
+        &old,
+        &new,
+        Rule::FieldJsonFormStricter,
+        "t.M.t",
+        Level::Wire,
+    );
+    assert_eq!(all.len(), 2, "{all:#?}");
+    let (o, n) = (pool(&old), pool(&new));
+    // Same wire shape, same values, another JSON form.
+    let bytes = seconds_nanos(&o, "google.protobuf.Timestamp", 150, 0);
+    assert_eq!(json(&o, &bytes).unwrap(), r#"{"t":"1970-01-01T00:02:30Z"}"#);
+    assert_eq!(json(&n, &bytes).unwrap(), r#"{"t":"150s"}"#);
+    // A valid Timestamp before 1970 with a fraction is a Duration whose signs disagree.
+    let bytes = seconds_nanos(&o, "google.protobuf.Timestamp", -1, 500_000_000);
+    assert_eq!(
+        json(&o, &bytes).unwrap(),
+        r#"{"t":"1969-12-31T23:59:59.500Z"}"#
+    );
+    assert!(json(&n, &bytes).is_err());
+    // Duration -> Timestamp: a negative fraction is no Timestamp.
+    assert_finds(
+        &new,
+        &old,
+        Rule::FieldJsonFormStricter,
+        "t.M.t",
+        Level::Wire,
+    );
+    let bytes = seconds_nanos(&n, "google.protobuf.Duration", -1, -500_000_000);
+    assert_eq!(json(&n, &bytes).unwrap(), r#"{"t":"-1.500s"}"#);
+    assert!(json(&o, &bytes).is_err());
+}
+
+#[test]
+fn a_plain_seconds_nanos_message_to_timestamp_is_json_and_wire_for_out_of_range_values() {
+    let old = with_wkt("Ts");
+    let new = with_wkt("google.protobuf.Timestamp");
+    assert_finds(&old, &new, Rule::FieldJsonFormChanged, "t.M.t", Level::Json);
+    let all = assert_finds(
+        &old,
+        &new,
+        Rule::FieldJsonFormStricter,
+        "t.M.t",
+        Level::Wire,
+    );
+    assert_eq!(all.len(), 2, "{all:#?}");
+    let (o, n) = (pool(&old), pool(&new));
+    let bytes = seconds_nanos(&o, "t.Ts", 150, 0);
+    assert_eq!(json(&o, &bytes).unwrap(), r#"{"t":{"seconds":"150"}}"#);
+    assert_eq!(json(&n, &bytes).unwrap(), r#"{"t":"1970-01-01T00:02:30Z"}"#);
+    let bytes = seconds_nanos(&o, "t.Ts", 1, -1);
+    assert_eq!(
+        json(&o, &bytes).unwrap(),
+        r#"{"t":{"seconds":"1","nanos":-1}}"#
+    );
+    assert!(json(&n, &bytes).is_err());
+}
+
+#[test]
+fn a_well_known_type_to_a_plain_message_is_json_only_every_value_prints() {
+    let old = with_wkt("google.protobuf.Timestamp");
+    let new = with_wkt("Ts");
+    assert_only(&old, &new, Rule::FieldJsonFormChanged, "t.M.t", Level::Json);
+    let (o, n) = (pool(&old), pool(&new));
+    let bytes = seconds_nanos(&o, "google.protobuf.Timestamp", 150, 0);
+    assert_eq!(json(&o, &bytes).unwrap(), r#"{"t":"1970-01-01T00:02:30Z"}"#);
+    assert_eq!(json(&n, &bytes).unwrap(), r#"{"t":{"seconds":"150"}}"#);
+    // A wrapper stays a wrapper: only its value field's type is compared.
+    let all = findings(
+        &with_wkt("google.protobuf.Int32Value"),
+        &with_wkt("google.protobuf.Int64Value"),
+    );
+    assert_eq!(
+        rules_of(&all),
+        vec![(
+            Rule::FieldJsonTypeChanged,
+            "google.protobuf.Int32Value.value"
+        )],
+        "{all:#?}"
+    );
+}
+
 #[test]
 fn field_group_changed_is_wire() {
     assert_finds(
@@ -237,22 +475,28 @@ fn field_group_changed_is_wire() {
 }
 
 #[test]
-fn field_repeated_to_singular_is_wire_only_the_last_survives() {
+fn field_repeated_to_singular_is_wire_only_the_last_survives_and_json_no_array() {
     let old = p3("message M { repeated int32 a = 1 [packed = false]; }");
     let new = p3("message M { int32 a = 1; }");
-    assert_only(
+    assert_finds(
         &old,
         &new,
         Rule::FieldRepeatedToSingular,
         "t.M.a",
         Level::Wire,
     );
+    let all = assert_finds(&old, &new, Rule::FieldJsonArrayLost, "t.M.a", Level::Json);
+    assert_eq!(all.len(), 2, "{all:#?}");
+    // Values lost (wire) ...
     let (o, n) = both(
         &old,
         &new,
         &[("a", Value::List(vec![Value::I32(1), Value::I32(2)]))],
     );
     assert_eq!((o.as_str(), n.as_str()), (r#"{"a":[1,2]}"#, r#"{"a":2}"#));
+    // ... and where none is lost, the JSON shape still changes (json).
+    let (o, n) = both(&old, &new, &[("a", Value::List(vec![Value::I32(1)]))]);
+    assert_eq!((o.as_str(), n.as_str()), (r#"{"a":[1]}"#, r#"{"a":1}"#));
 }
 
 #[test]
@@ -305,7 +549,7 @@ fn field_json_name_changed_is_json_for_a_rename() {
 }
 
 #[test]
-fn field_name_changed_with_json_name_kept_is_semantic() {
+fn field_name_changed_with_json_name_kept_is_json_the_proto_field_names_output_changes() {
     let old = p3("message M { string user_id = 1; }");
     let new = p3("message M { string account_id = 1 [json_name = \"userId\"]; }");
     assert_only(
@@ -313,10 +557,28 @@ fn field_name_changed_with_json_name_kept_is_semantic() {
         &new,
         Rule::FieldNameChanged,
         "t.M.user_id",
-        Level::Semantic,
+        Level::Json,
     );
+    let all = findings(&old, &new);
+    assert!(
+        all[0].message.contains("default JSON key is unchanged"),
+        "{all:#?}"
+    );
+    // The default JSON is the same ...
     let (o, n) = both(&old, &new, &[("user_id", Value::String("u".into()))]);
     assert_eq!(o, n);
+    // ... but --proto-field-names (and Parquet's columns, named by .proto names) change.
+    let (op, np) = (pool(&old), pool(&new));
+    let bytes = encode(&op, &[("user_id", Value::String("u".into()))]);
+    let names = JsonOptions {
+        proto_field_names: true,
+        ..JsonOptions::default()
+    };
+    assert_eq!(json_with(&op, &bytes, names).unwrap(), r#"{"user_id":"u"}"#);
+    assert_eq!(
+        json_with(&np, &bytes, names).unwrap(),
+        r#"{"account_id":"u"}"#
+    );
 }
 
 #[test]
@@ -326,6 +588,64 @@ fn field_presence_lost_is_json_an_explicit_zero_vanishes() {
     assert_only(&old, &new, Rule::FieldPresenceLost, "t.M.a", Level::Json);
     let (o, n) = both(&old, &new, &[("a", Value::I32(0))]);
     assert_eq!((o.as_str(), n.as_str()), (r#"{"a":0}"#, "{}"));
+}
+
+#[test]
+fn field_presence_lost_on_a_closed_enum_with_a_zero_value_is_json() {
+    let old = p2("enum E { Z = 0; A = 1; } message M { optional E e = 1; }");
+    let new = p3("enum E { Z = 0; A = 1; } message M { E e = 1; }");
+    let all = assert_finds(&old, &new, Rule::FieldPresenceLost, "t.M.e", Level::Json);
+    assert!(
+        all.iter().any(|f| f.message.contains("a set Z (0)")),
+        "{all:#?}"
+    );
+    let (o, n) = both(&old, &new, &[("e", Value::EnumNumber(0))]);
+    assert_eq!((o.as_str(), n.as_str()), (r#"{"e":"Z"}"#, "{}"));
+}
+
+#[test]
+fn field_presence_lost_where_old_cannot_write_zero_is_semantic() {
+    // A proto2 enum with no value 0: no OLD message holds 0, the value NEW leaves out.
+    let old = p2("enum E { A = 1; B = 2; } message M { optional E e = 1; }");
+    let new = p3("enum E { E_UNSPECIFIED = 0; A = 1; B = 2; } message M { E e = 1; }");
+    let all = assert_finds(
+        &old,
+        &new,
+        Rule::FieldPresenceLostUnobservable,
+        "t.M.e",
+        Level::Semantic,
+    );
+    assert!(
+        all.iter().all(|f| f.level == Level::Semantic),
+        "no json finding: {all:#?}"
+    );
+    assert!(
+        all.iter().any(|f| f
+            .message
+            .contains("reads as E_UNSPECIFIED (0) instead of A")),
+        "{all:#?}"
+    );
+    // Every message OLD can write prints the same under NEW: unset, A, B ...
+    for fields in [
+        vec![],
+        vec![("e", Value::EnumNumber(1))],
+        vec![("e", Value::EnumNumber(2))],
+    ] {
+        let (o, n) = both(&old, &new, &fields);
+        assert_eq!(o, n, "{fields:?}");
+    }
+    // ... and even a 0 on the wire (another producer's) is not a value under OLD.
+    let bytes = [0x08, 0x00];
+    assert_eq!(json(&pool(&old), &bytes).unwrap(), "{}");
+    assert_eq!(json(&pool(&new), &bytes).unwrap(), "{}");
+    // Where OLD can write every value of the type, losing presence is json.
+    assert_finds(
+        &p2("message M { optional bool b = 1; }"),
+        &p3("message M { bool b = 1; }"),
+        Rule::FieldPresenceLost,
+        "t.M.b",
+        Level::Json,
+    );
 }
 
 #[test]
@@ -394,10 +714,22 @@ fn field_moved_into_oneof_alone_is_semantic() {
 }
 
 #[test]
-fn oneof_fields_merged_is_wire_only_the_last_survives() {
+fn oneof_fields_merged_is_wire_only_the_last_survives_and_json_a_key_vanishes() {
     let old = p3("message M { string a = 1; string b = 2; }");
     let new = p3("message M { oneof x { string a = 1; string b = 2; } }");
-    assert_only(&old, &new, Rule::OneofFieldsMerged, "t.M.a", Level::Wire);
+    assert_finds(&old, &new, Rule::OneofFieldsMerged, "t.M.a", Level::Wire);
+    let all = assert_finds(
+        &old,
+        &new,
+        Rule::OneofJsonKeysExclusive,
+        "t.M.a",
+        Level::Json,
+    );
+    assert_eq!(all.len(), 2, "{all:#?}");
+    assert!(
+        all.iter().any(|f| f.message.contains(r#""a", "b""#)),
+        "{all:#?}"
+    );
     let (o, n) = both(
         &old,
         &new,
