@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 /// An object the notification says was created.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObjectRef {
+pub struct CreatedObject {
     /// Bucket name.
     pub bucket: String,
     /// Decoded key.
@@ -34,7 +34,7 @@ pub enum Notification {
     /// Objects created, and how many other records (deletions, ...) were skipped.
     Records {
         /// The created objects, in order.
-        objects: Vec<ObjectRef>,
+        objects: Vec<CreatedObject>,
         /// Records that were not `ObjectCreated:*` or were folder markers.
         skipped: usize,
     },
@@ -187,7 +187,7 @@ fn parse_depth(body: &str, original: &str, depth: u8) -> Result<Notification, No
             skipped += 1;
             continue;
         }
-        objects.push(ObjectRef {
+        objects.push(CreatedObject {
             bucket: s3.bucket.name,
             key,
             version_id: clean_version(s3.object.version_id),
@@ -258,7 +258,7 @@ fn eventbridge(
         });
     }
     Ok(Notification::Records {
-        objects: vec![ObjectRef {
+        objects: vec![CreatedObject {
             bucket: d.bucket.name,
             key,
             version_id: clean_version(d.object.version_id),
@@ -338,7 +338,7 @@ pub fn decode_key(raw: &str) -> Result<String, String> {
 mod tests {
     use super::*;
 
-    /// moto's exact shape (toolchain.md): no versionId, no sequencer, `/` encoded.
+    /// moto 5.2.5's exact shape, as recorded in the project's toolchain notes: no versionId, no sequencer, `/` encoded.
     const MOTO: &str = r#"{"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1", "eventTime": "2026-11-26T18:09:20.501Z", "eventName": "ObjectCreated:Put", "s3": {"s3SchemaVersion": "1.0", "configurationId": "to-sqs", "bucket": {"name": "probe", "arn": "arn:aws:s3:::probe"}, "object": {"key": "in%2Fwith+space.pb", "size": 1, "eTag": "9dd4e461268c8034f5c8564e155c67a6"}}}]}"#;
 
     #[test]
@@ -347,7 +347,7 @@ mod tests {
         assert_eq!(
             n,
             Notification::Records {
-                objects: vec![ObjectRef {
+                objects: vec![CreatedObject {
                     bucket: "probe".into(),
                     key: "in/with space.pb".into(),
                     version_id: None,
@@ -464,7 +464,7 @@ mod tests {
         .to_string()
     }
 
-    fn one(n: Notification) -> ObjectRef {
+    fn one(n: Notification) -> CreatedObject {
         match n {
             Notification::Records {
                 mut objects,
@@ -478,7 +478,7 @@ mod tests {
     fn eventbridge_aws_example_lands_with_etag_and_version() {
         assert_eq!(
             one(parse(EB_AWS_EXAMPLE).unwrap()),
-            ObjectRef {
+            CreatedObject {
                 bucket: "amzn-s3-demo-bucket1".into(),
                 key: "example-key".into(),
                 version_id: Some("IYV3p45BT0ac8hjHg1houSdS1a.Mro8e".into()),
