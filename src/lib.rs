@@ -13,6 +13,7 @@
 //! objects come from and how results are reported.
 #![warn(missing_docs)]
 
+pub mod backfill;
 pub mod cli;
 pub mod compat;
 pub mod decompress;
