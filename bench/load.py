@@ -42,7 +42,8 @@ import boto3
 from botocore.config import Config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target/release/protolake")
+# PROTOLAKE_BIN: another build of it (a shared CARGO_TARGET_DIR, or a debug build to try things).
+BIN = os.environ.get("PROTOLAKE_BIN", os.path.join(ROOT, "target/release/protolake"))
 EXAMPLE = "events/pageview-singles/dt=2026-11-26/3d577cb4-ddbf-4d07-a9fe-294a859be7df.pb"
 
 
