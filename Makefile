@@ -11,7 +11,7 @@ LANDING   := out/landing
 # the Lambda binary (`make lambda`) is built without them.
 FEATURES  := --features second-opinion
 
-.PHONY: demo test build setup descriptors check-descriptors fixtures check-fixtures lint compat bench bench-quick bench-criterion bench-registry bench-compat fuzz fuzz-build soak lambda e2e lint-template lint-iam deny load clean
+.PHONY: demo test build setup descriptors check-descriptors fixtures check-fixtures lint compat bench bench-quick bench-criterion bench-registry bench-compat fuzz fuzz-build soak lambda e2e lint-template lint-iam deny load load-backfill clean
 
 # Project-local Python for the reference fixtures (PyPI protobuf, pinned).
 $(STAMP): tests/requirements.txt
@@ -162,6 +162,11 @@ deny: $(DENY)
 # 10,000 small objects through moto: S3 notifications -> SQS -> `protolake poll` (release).
 load: build setup
 	$(PY) bench/load.py $(LOAD_ARGS)
+
+# The same objects enqueued by `protolake backfill` instead of S3 notifications: adds its
+# messages sent per second (LOAD_ARGS="--objects 500" for a quick run).
+load-backfill: build setup
+	$(PY) bench/load.py --backfill $(LOAD_ARGS)
 
 clean:
 	rm -rf out bench/out

@@ -16,6 +16,7 @@
 #![warn(missing_docs)]
 
 pub mod aws;
+pub mod backfill;
 pub mod cli;
 pub mod compat;
 pub mod decompress;

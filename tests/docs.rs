@@ -21,8 +21,18 @@ fn pages() -> Vec<PathBuf> {
 
 /// Top-level folders and files of the repository that a page may name in backticks.
 const REPO_ROOTS: &[&str] = &[
-    "src/", "tests/", "docs/", "bench/", "benches/", "deploy/", "scripts/", "schemas/",
-    "descriptors/", "examples/", "fuzz/", ".ci/",
+    "src/",
+    "tests/",
+    "docs/",
+    "bench/",
+    "benches/",
+    "deploy/",
+    "scripts/",
+    "schemas/",
+    "descriptors/",
+    "examples/",
+    "fuzz/",
+    ".ci/",
 ];
 
 /// Paths a page names: link targets `](...)` (relative to the page) and backticked tokens
@@ -66,8 +76,15 @@ fn every_path_the_pages_name_exists() {
             }
         }
     }
-    assert!(checked > 50, "only {checked} paths found: is the scan broken?");
-    assert!(missing.is_empty(), "paths named but missing:\n{}", missing.join("\n"));
+    assert!(
+        checked > 50,
+        "only {checked} paths found: is the scan broken?"
+    );
+    assert!(
+        missing.is_empty(),
+        "paths named but missing:\n{}",
+        missing.join("\n")
+    );
 }
 
 #[test]
@@ -76,5 +93,8 @@ fn the_readme_stays_a_newcomers_page() {
         .unwrap()
         .lines()
         .count();
-    assert!(lines <= 200, "README.md has {lines} lines; references belong in docs/");
+    assert!(
+        lines <= 200,
+        "README.md has {lines} lines; references belong in docs/"
+    );
 }

@@ -1,6 +1,7 @@
 //! Command line: clap structs, one file per subcommand. Each parses, builds what it needs
 //! from the library, and calls it. Exit status: 0 success, 1 failure, 2 bad usage.
 
+mod backfill;
 mod compat;
 mod decode;
 mod run;
@@ -49,6 +50,9 @@ enum Command {
     Poll(service::PollArgs),
     /// Run as the AWS Lambda handler (what the `bootstrap` binary does).
     Lambda(service::LambdaArgs),
+    /// Send the service's queue one S3 notification per object under s3:// prefixes, so the
+    /// deployed fleet lands (or re-lands) history as it lands new objects.
+    Backfill(backfill::BackfillArgs),
 }
 
 /// JSON mapping flags shared by the commands that print JSON.
@@ -249,6 +253,7 @@ pub fn main() -> ExitCode {
         Command::Schema(c) => schema::run(c),
         Command::Compat(a) => compat::run(a),
         Command::Poll(a) => service::poll(a),
+        Command::Backfill(a) => backfill::run(a),
         Command::Lambda(a) => service::lambda(a),
     }
 }

@@ -38,6 +38,28 @@ pub struct S3Store {
     part_size: u64,
 }
 
+/// One object of a listing page ([`S3Store::list_page`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedObject {
+    /// Full key.
+    pub key: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Entity tag without quotes.
+    pub etag: String,
+    /// When the object was written (S3's LastModified).
+    pub last_modified: Option<std::time::SystemTime>,
+}
+
+/// A page of a listing and the continuation token of the next one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListPage {
+    /// The objects, in key order.
+    pub objects: Vec<ListedObject>,
+    /// The token for the next page; `None` after the last.
+    pub next: Option<String>,
+}
+
 /// A local file (the temporary output) could not be read for upload.
 fn file_error(path: &Path, e: impl std::fmt::Display) -> StoreError {
     StoreError::Other {
@@ -116,6 +138,49 @@ impl S3Store {
 
     fn loc(&self, key: &str) -> String {
         self.describe(key)
+    }
+
+    /// One page (up to `max_keys`, S3's default 1,000) of the objects under `prefix`, with
+    /// what a notification carries (ETag, size, LastModified), and the token of the next page
+    /// (`None` after the last). Page by page, so a caller can start on the first page while
+    /// a listing of millions of keys goes on, in bounded memory.
+    ///
+    /// ListObjectsV2, not ListObjectVersions: it lists exactly the current version of each
+    /// key (no non-current versions or delete markers to page through and drop), and the
+    /// ETag pins a read to those bytes as well as a version id would.
+    pub async fn list_page(
+        &self,
+        prefix: &str,
+        continuation: Option<&str>,
+        max_keys: Option<i32>,
+    ) -> Result<ListPage, StoreError> {
+        let page = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .set_continuation_token(continuation.map(str::to_owned))
+            .set_max_keys(max_keys)
+            .send()
+            .await
+            .map_err(|e| map_err(self.loc(prefix), e))?;
+        let objects = page
+            .contents()
+            .iter()
+            .map(|o| ListedObject {
+                key: o.key().unwrap_or_default().to_owned(),
+                size: o.size().unwrap_or(0).max(0) as u64,
+                etag: unquote(o.e_tag()),
+                last_modified: o
+                    .last_modified()
+                    .and_then(|t| std::time::SystemTime::try_from(*t).ok()),
+            })
+            .collect();
+        let next = match page.is_truncated() {
+            Some(true) => page.next_continuation_token().map(str::to_owned),
+            _ => None,
+        };
+        Ok(ListPage { objects, next })
     }
 }
 

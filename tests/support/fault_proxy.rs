@@ -41,6 +41,12 @@ pub enum Action {
     /// Forward, then send the headers and the first K bytes, and send nothing more until
     /// the proxy is dropped (or a long hang guard passes).
     StallAfter(usize),
+    /// SQS `SendMessageBatch` only: the last of every `every` entries (positions
+    /// `every - 1`, `2 * every - 1`, ... in the request) is withheld from moto and reported
+    /// in the response's `Failed` list (`SenderFault: false`, code `InternalError`), as SQS
+    /// reports a partial failure; the others are forwarded and queued. A retry of only the
+    /// failed entries fails fewer each time, and a batch of fewer than `every` none.
+    FailBatchEntries { every: usize },
 }
 
 /// Which requests a rule applies to: every given part must be contained in the request's.
@@ -280,6 +286,21 @@ async fn handle(
     if let Some(Action::Delay(d)) = action {
         tokio::time::sleep(d).await;
     }
+    let mut withheld = Vec::new();
+    let (mut parts, mut body) = (parts, body);
+    if let Some(Action::FailBatchEntries { every }) = action {
+        let (forward, failed) = split_batch(&body, every);
+        if forward.is_empty() {
+            return Ok(json_response(
+                &serde_json::json!({"Successful": [], "Failed": failed}),
+            ));
+        }
+        body = Bytes::from(serde_json::to_vec(&forward_request(&body, forward)).unwrap());
+        parts
+            .headers
+            .insert(hyper::header::CONTENT_LENGTH, body.len().into());
+        withheld = failed;
+    }
     // Forward on a fresh connection (simple, and a cut never poisons a shared one).
     let stream = TcpStream::connect(&upstream).await?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
@@ -308,6 +329,12 @@ async fn handle(
             .boxed(),
         )
     };
+    if !withheld.is_empty() && parts.status.is_success() {
+        let mut v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let list = v["Failed"].as_array().cloned().unwrap_or_default();
+        v["Failed"] = list.into_iter().chain(withheld).collect();
+        return Ok(json_response(&v));
+    }
     Ok(match action {
         Some(Action::FailAfterForward { status, code }) => error_response(status, code, sqs),
         Some(Action::CutBodyAfter(k)) => faulty(k, Then::Cut),
@@ -316,6 +343,43 @@ async fn handle(
         }
         _ => Response::from_parts(parts, full(body)),
     })
+}
+
+/// A `SendMessageBatch` request's entries split into those forwarded and the `Failed`
+/// entries reported for the others (see [`Action::FailBatchEntries`]).
+fn split_batch(body: &[u8], every: usize) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
+    let v: serde_json::Value = serde_json::from_slice(body).expect("a SendMessageBatch body");
+    let (mut forward, mut failed) = (Vec::new(), Vec::new());
+    for (i, e) in v["Entries"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+    {
+        if i % every.max(1) == every.max(1) - 1 {
+            failed.push(serde_json::json!({"Id": e["Id"], "SenderFault": false,
+                "Code": "InternalError", "Message": "injected by the fault proxy"}));
+        } else {
+            forward.push(e);
+        }
+    }
+    (forward, failed)
+}
+
+fn forward_request(body: &[u8], entries: Vec<serde_json::Value>) -> serde_json::Value {
+    let mut v: serde_json::Value = serde_json::from_slice(body).unwrap();
+    v["Entries"] = entries.into();
+    v
+}
+
+fn json_response(v: &serde_json::Value) -> Response<ProxyBody> {
+    let mut resp = Response::new(full(Bytes::from(serde_json::to_vec(v).unwrap())));
+    resp.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        "application/x-amz-json-1.0".parse().unwrap(),
+    );
+    resp
 }
 
 enum Then {

@@ -14,9 +14,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// The built `protolake` binary.
+/// The built `protolake` binary, or `PROTOLAKE_TEST_BIN` when set (a copy of it: several
+/// worktrees sharing one CARGO_TARGET_DIR overwrite each other's `debug/protolake`).
 pub fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_protolake"))
+    std::env::var_os("PROTOLAKE_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_protolake")))
 }
 
 /// The repository root.
