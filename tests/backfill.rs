@@ -11,31 +11,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use protolake::notify::{self, Notification};
+use support::aws::{bucket, clients, depth, publish_examples};
 use support::fault_proxy::{Action, FaultProxy, Match};
 use support::moto::{moto, unique};
 use support::{root, run_with, Run};
-
-async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "test", "test", None, None, "static",
-        ))
-        .load()
-        .await
-}
-
-async fn clients() -> (aws_sdk_s3::Client, aws_sdk_sqs::Client) {
-    let conf = sdk_config(&moto().endpoint).await;
-    (moto().s3().await, aws_sdk_sqs::Client::new(&conf))
-}
-
-async fn bucket(s3: &aws_sdk_s3::Client, prefix: &str) -> String {
-    let name = unique(prefix);
-    s3.create_bucket().bucket(&name).send().await.unwrap();
-    name
-}
 
 async fn queue(sqs: &aws_sdk_sqs::Client) -> String {
     sqs.create_queue()
@@ -48,24 +27,6 @@ async fn queue(sqs: &aws_sdk_sqs::Client) -> String {
         .queue_url()
         .unwrap()
         .to_owned()
-}
-
-/// The repository's example registry (descriptors/) under `schemas/`.
-async fn publish_examples(s3: &aws_sdk_s3::Client, reg: &str) {
-    for f in [
-        "acme_events_v1.binpb",
-        "acme_events_v2.binpb",
-        "routes.json",
-    ] {
-        let body = std::fs::read(root().join("descriptors").join(f)).unwrap();
-        s3.put_object()
-            .bucket(reg)
-            .key(format!("schemas/{f}"))
-            .body(body.into())
-            .send()
-            .await
-            .unwrap();
-    }
 }
 
 /// Example objects, by the route their key must be under.
@@ -167,23 +128,6 @@ async fn contents(s3: &aws_sdk_s3::Client, bucket: &str) -> BTreeMap<String, Vec
         out.insert(k, v);
     }
     out
-}
-
-async fn depth(sqs: &aws_sdk_sqs::Client, url: &str) -> (u64, u64) {
-    let a = sqs
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-        .send()
-        .await
-        .unwrap();
-    let attrs = a.attributes().unwrap();
-    let n = |k: QueueAttributeName| attrs.get(&k).and_then(|v| v.parse().ok()).unwrap_or(0);
-    (
-        n(QueueAttributeName::ApproximateNumberOfMessages),
-        n(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
-    )
 }
 
 /// Receives every message (they stay invisible for the rest of the test) and returns the

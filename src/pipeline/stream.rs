@@ -139,8 +139,21 @@ pub fn transcode_stream<R: Read>(
     options: &StreamOptions,
     sink: &mut dyn Sink,
 ) -> Result<StreamStats, Error> {
+    sink_stream(
+        sink,
+        |each| for_each_frame(name, input, options, each),
+        name,
+    )
+}
+
+/// Runs `frames` (a framing loop) with the sink's per-message step and counts what it did.
+fn sink_stream(
+    sink: &mut dyn Sink,
+    frames: impl FnOnce(&mut dyn FnMut(Frame<'_>) -> Result<(), Error>) -> Result<u64, Error>,
+    name: &str,
+) -> Result<StreamStats, Error> {
     let mut messages = 0;
-    let bytes_in = for_each_frame(name, input, options, to_sink(name, sink, &mut messages))?;
+    let bytes_in = frames(&mut to_sink(name, sink, &mut messages))?;
     Ok(StreamStats {
         messages,
         bytes_in,
@@ -218,13 +231,7 @@ pub fn transcode_stream_pipelined<R: Read + Send>(
             len: 0,
             pos: 0,
         };
-        let mut messages = 0;
-        let bytes_in = frames_of(name, chunks, options, to_sink(name, sink, &mut messages))?;
-        Ok(StreamStats {
-            messages,
-            bytes_in,
-            bytes_out: sink.bytes_out(),
-        })
+        sink_stream(sink, |each| frames_of(name, chunks, options, each), name)
     })
 }
 
