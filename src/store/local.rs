@@ -16,6 +16,8 @@ use super::{Fetched, ObjectInfo, Opened, Pin, Store, StoreError};
 #[derive(Debug, Clone)]
 pub struct LocalStore {
     root: PathBuf,
+    /// The root is one file (decided once: `path` runs several times per object).
+    single_file: bool,
 }
 
 fn io_err(path: &Path, e: io::Error) -> StoreError {
@@ -64,12 +66,13 @@ pub fn relative_path(key: &str) -> PathBuf {
 impl LocalStore {
     /// A store rooted at `root` (a directory, or a single file).
     pub fn new(root: PathBuf) -> Self {
-        LocalStore { root }
+        let single_file = root.is_file();
+        LocalStore { root, single_file }
     }
 
     /// The path of a key.
     pub fn path(&self, key: &str) -> PathBuf {
-        if self.root.is_file() {
+        if self.single_file {
             return self.root.clone();
         }
         self.root.join(relative_path(key))
