@@ -1,13 +1,13 @@
 //! `protolake decode`.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
 
-use super::{report, JsonArgs, LimitArgs};
+use super::{report, JsonArgs, LimitArgs, ParquetArgs};
 use crate::decompress::Compression;
 use crate::framing::Framing;
 use crate::output::{self, FormatName, OutputOptions, SinkOptions};
@@ -38,9 +38,12 @@ pub(crate) struct DecodeArgs {
     json: JsonArgs,
     #[command(flatten)]
     limits: LimitArgs,
-    /// The output format.
-    #[arg(long, value_name = "ndjson", default_value = "ndjson")]
+    /// The output format: ndjson, or parquet (one file; needs -o OUT or a redirected
+    /// standard output).
+    #[arg(long, value_name = "ndjson|parquet", default_value = "ndjson")]
     format: FormatName,
+    #[command(flatten)]
+    parquet: ParquetArgs,
     /// Transcoder: direct (the product), or a second opinion it is tested against: reflect
     /// (prost-reflect's decoder behind a normalizer and printer) or serde (prost-reflect +
     /// serde as shipped). Built only with the `second-opinion` feature.
@@ -89,17 +92,46 @@ pub(crate) fn run(a: DecodeArgs) -> ExitCode {
         &OutputOptions {
             format: a.format,
             gzip: false,
+            parquet: a.parquet.parquet(),
         },
     );
-    let out: Box<dyn Write + Send> = match &a.output {
+    let parquet = a.format == FormatName::Parquet;
+    if parquet && a.output.is_none() && io::stdout().is_terminal() {
+        report(&"--format parquet writes a binary file: give -o OUT or redirect standard output");
+        return ExitCode::from(2);
+    }
+    // Parquet to a file is written beside it and renamed at the end, so a failure leaves
+    // no OUT; NDJSON goes straight there (the lines before a failure stay written).
+    let (out, spool): (Box<dyn Write + Send>, Option<tempfile::NamedTempFile>) = match &a.output {
+        Some(p) if parquet => {
+            let dir = p
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            let mut builder = tempfile::Builder::new();
+            builder.prefix(".protolake-").suffix(".parquet.tmp");
+            // As File::create would (the umask applies), not tempfile's private 0600.
+            #[cfg(unix)]
+            builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+            match builder
+                .tempfile_in(dir)
+                .and_then(|t| Ok((t.as_file().try_clone()?, t)))
+            {
+                Ok((f, t)) => (Box::new(f), Some(t)),
+                Err(e) => {
+                    report(&format_args!("{}: {e}", p.display()));
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
         Some(p) => match File::create(p) {
-            Ok(f) => Box::new(f),
+            Ok(f) => (Box::new(f), None),
             Err(e) => {
                 report(&format_args!("{}: {e}", p.display()));
                 return ExitCode::FAILURE;
             }
         },
-        None => Box::new(io::stdout()),
+        None => (Box::new(io::stdout()), None),
     };
     let mut out = BufWriter::with_capacity(256 << 10, out);
     let pipelined = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
@@ -108,6 +140,14 @@ pub(crate) fn run(a: DecodeArgs) -> ExitCode {
     } else {
         a.inputs.clone()
     };
+    // One sink for every input: one Parquet file with their rows in argument order.
+    let mut sink = match format.sink(&transcoder, message, sink_options, Box::new(&mut out)) {
+        Ok(sink) => sink,
+        Err(e) => {
+            report(&format_args!("{}: {e}", transcoder.message_name(message)));
+            return ExitCode::from(2);
+        }
+    };
     for input in &inputs {
         let (name, reader): (String, Box<dyn Read + Send>) = if input.as_os_str() == "-" {
             ("<stdin>".into(), Box::new(io::stdin()))
@@ -115,37 +155,45 @@ pub(crate) fn run(a: DecodeArgs) -> ExitCode {
             match File::open(input) {
                 Ok(f) => (input.display().to_string(), Box::new(f)),
                 Err(e) => {
+                    drop(sink);
                     let _ = out.flush();
                     report(&format_args!("{}: {e}", input.display()));
                     return ExitCode::FAILURE;
                 }
             }
         };
-        let mut sink = format.sink(&transcoder, message, sink_options, Box::new(&mut out));
         // With a second core, decompression runs beside transcoding.
         let result = if pipelined {
             transcode_stream_pipelined(&name, reader, &options, sink.as_mut())
         } else {
             transcode_stream(&name, reader, &options, sink.as_mut())
         };
-        let result = result.and_then(|_| match sink.finish() {
-            // A reader that stopped early (`| head`) is not a failure.
-            Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(crate::pipeline::Error::Io {
-                input: name.clone(),
-                source: e,
-            }),
-            _ => Ok(()),
-        });
         if let Err(e) = result {
-            // Lines before the failure stay written.
+            // Lines before the failure stay written (NDJSON); a Parquet spool is removed.
+            drop(sink);
             let _ = out.flush();
             report(&e);
             return ExitCode::FAILURE;
         }
     }
+    match sink.finish() {
+        // A reader that stopped early (`| head`) is not a failure.
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            report(&format_args!("writing output: {e}"));
+            return ExitCode::FAILURE;
+        }
+        _ => {}
+    }
     if let Err(e) = out.flush() {
         if e.kind() != io::ErrorKind::BrokenPipe {
             report(&format_args!("writing output: {e}"));
+            return ExitCode::FAILURE;
+        }
+    }
+    drop(out);
+    if let (Some(spool), Some(path)) = (spool, &a.output) {
+        if let Err(e) = spool.persist(path) {
+            report(&format_args!("{}: {}", path.display(), e.error));
             return ExitCode::FAILURE;
         }
     }

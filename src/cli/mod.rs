@@ -17,6 +17,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::limits::{parse_size, Limits};
+use crate::output::parquet::{Parquet, ParquetCompression};
 use crate::output::{FormatName, OutputOptions};
 use crate::registry::cache::DEFAULT_NEGATIVE_TTL;
 use crate::registry::RegistryCache;
@@ -79,6 +80,35 @@ impl JsonArgs {
     }
 }
 
+/// Parquet's settings, shared by `decode` and the landing commands.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ParquetArgs {
+    /// Parquet page compression.
+    #[arg(
+        long,
+        value_name = "zstd|snappy|none",
+        default_value = "zstd",
+        env = "PROTOLAKE_PARQUET_COMPRESSION"
+    )]
+    parquet_compression: ParquetCompression,
+    /// Most rows in one Parquet row group.
+    #[arg(long, value_name = "N", default_value = "1048576", value_parser = clap::value_parser!(u64).range(1..), env = "PROTOLAKE_ROW_GROUP_ROWS")]
+    row_group_rows: u64,
+    /// Most encoded bytes in one Parquet row group (what one row group holds in memory).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "64MiB", env = "PROTOLAKE_ROW_GROUP_SIZE")]
+    row_group_size: u64,
+}
+
+impl ParquetArgs {
+    fn parquet(&self) -> Parquet {
+        Parquet {
+            compression: self.parquet_compression,
+            row_group_rows: usize::try_from(self.row_group_rows).unwrap_or(usize::MAX),
+            row_group_bytes: usize::try_from(self.row_group_size.max(1)).unwrap_or(usize::MAX),
+        }
+    }
+}
+
 /// Resource limits, each with a safe default.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct LimitArgs {
@@ -91,7 +121,8 @@ pub(crate) struct LimitArgs {
     /// Largest stored (compressed) S3 object, checked before it is read.
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "8GiB", env = "PROTOLAKE_MAX_OBJECT")]
     max_object: u64,
-    /// Most NDJSON bytes one input or object may produce.
+    /// Most output bytes one input or object may produce (NDJSON before compression; the
+    /// Parquet file, to within one batch of rows).
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "8GiB", env = "PROTOLAKE_MAX_OUTPUT")]
     max_output: u64,
     /// Most messages in one input or object.
@@ -166,7 +197,7 @@ pub(crate) struct LandingArgs {
     /// The landed format, unless a route pins one.
     #[arg(
         long,
-        value_name = "ndjson",
+        value_name = "ndjson|parquet",
         env = "PROTOLAKE_OUTPUT_FORMAT",
         default_value = "ndjson"
     )]
@@ -179,6 +210,8 @@ pub(crate) struct LandingArgs {
         default_value = "none"
     )]
     output_compression: OutputCompression,
+    #[command(flatten)]
+    parquet: ParquetArgs,
 }
 
 impl LandingArgs {
@@ -186,6 +219,7 @@ impl LandingArgs {
         OutputOptions {
             format: self.format,
             gzip: self.output_compression == OutputCompression::Gzip,
+            parquet: self.parquet.parquet(),
         }
     }
 }

@@ -179,7 +179,7 @@ async fn run_async(a: RunArgs, jobs: usize) -> ExitCode {
         eprintln!("protolake: warning: registry: {p}");
     }
     eprintln!(
-        "protolake run: {} objects ({ok} landed, {failed} failed), {} messages, {} bytes of protobuf in, {} bytes of JSON out, {:.2}s",
+        "protolake run: {} objects ({ok} landed, {failed} failed), {} messages, {} bytes of protobuf in, {} bytes out, {:.2}s",
         ok + failed,
         stats.messages,
         stats.bytes_in,

@@ -1,9 +1,10 @@
 //! The landed format. A [`Format`] names its key suffix and content type and makes one
 //! [`Sink`] per object; the pipeline hands the sink every message's bytes in order and then
-//! finishes it (the searcher/printer split of ripgrep's `Sink`). NDJSON is one
-//! implementation; a new format is one new file here and one arm in [`format`].
+//! finishes it (the searcher/printer split of ripgrep's `Sink`). NDJSON and Parquet are
+//! the implementations; a new format is one new file here and one arm in [`format`].
 
 pub mod ndjson;
+pub mod parquet;
 
 use std::io::{self, Write};
 use std::str::FromStr;
@@ -22,9 +23,12 @@ pub enum SinkError {
         /// The limit in force.
         max: u64,
     },
+    /// The format cannot hold messages of this type (Parquet of a well-known type).
+    #[error("{0}")]
+    Unsupported(String),
     /// Writing failed.
     #[error(transparent)]
-    Io(io::Error),
+    Io(#[from] io::Error),
 }
 
 /// Receives one stream's messages, in order, and writes them in its format.
@@ -35,8 +39,9 @@ pub trait Sink {
     /// Bytes of output so far, before any output compression.
     fn bytes_out(&self) -> u64;
 
-    /// Completes the output (trailers, compression) and flushes it.
-    fn finish(self: Box<Self>) -> io::Result<()>;
+    /// Completes the output (trailers, compression) and flushes it; returns the output's
+    /// bytes (before output compression), now final.
+    fn finish(self: Box<Self>) -> io::Result<u64>;
 }
 
 /// How a sink decodes: the JSON options, the engine, and the limits it enforces.
@@ -61,14 +66,15 @@ pub trait Format: std::fmt::Debug + Send + Sync {
     fn content_type(&self) -> &'static str;
 
     /// A sink writing messages of type `message` to `out` (`Send`, so a format may hand
-    /// encoding to another thread).
+    /// encoding to another thread); [`SinkError::Unsupported`] when the format cannot hold
+    /// that type.
     fn sink<'a>(
         &self,
         transcoder: &'a Transcoder,
         message: MessageId,
         options: SinkOptions,
         out: Box<dyn Write + Send + 'a>,
-    ) -> Box<dyn Sink + 'a>;
+    ) -> Result<Box<dyn Sink + 'a>, SinkError>;
 }
 
 /// The formats by name, as flags, environment variables and routes spell them.
@@ -78,6 +84,8 @@ pub enum FormatName {
     /// One canonical proto3 JSON object per line.
     #[default]
     Ndjson,
+    /// Columns typed by the descriptor, one row per message.
+    Parquet,
 }
 
 impl FromStr for FormatName {
@@ -85,7 +93,10 @@ impl FromStr for FormatName {
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
             "ndjson" => Ok(FormatName::Ndjson),
-            o => Err(format!("unknown output format {o:?} (expected ndjson)")),
+            "parquet" => Ok(FormatName::Parquet),
+            o => Err(format!(
+                "unknown output format {o:?} (expected ndjson or parquet)"
+            )),
         }
     }
 }
@@ -97,11 +108,14 @@ pub struct OutputOptions {
     pub format: FormatName,
     /// Gzip NDJSON (`.ndjson.gz`).
     pub gzip: bool,
+    /// Parquet's compression and row groups.
+    pub parquet: parquet::Parquet,
 }
 
 /// The format named `name`, with `options`.
 pub fn format(name: FormatName, options: &OutputOptions) -> Box<dyn Format> {
     match name {
         FormatName::Ndjson => Box::new(ndjson::Ndjson { gzip: options.gzip }),
+        FormatName::Parquet => Box::new(options.parquet),
     }
 }

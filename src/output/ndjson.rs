@@ -35,7 +35,7 @@ impl Format for Ndjson {
         message: MessageId,
         options: SinkOptions,
         out: Box<dyn Write + Send + 'a>,
-    ) -> Box<dyn Sink + 'a> {
+    ) -> Result<Box<dyn Sink + 'a>, SinkError> {
         let out = if self.gzip {
             Output::Gzip(Box::new(flate2::write::GzEncoder::new(
                 out,
@@ -44,13 +44,13 @@ impl Format for Ndjson {
         } else {
             Output::Plain(out)
         };
-        Box::new(NdjsonSink {
+        Ok(Box::new(NdjsonSink {
             session: transcoder.session(message, options.json, options.engine, options.max_depth),
             line: Vec::with_capacity(4096),
             out,
             bytes_out: 0,
             max_output: options.max_output,
-        })
+        }))
     }
 }
 
@@ -94,10 +94,11 @@ impl Sink for NdjsonSink<'_> {
         self.bytes_out
     }
 
-    fn finish(self: Box<Self>) -> io::Result<()> {
+    fn finish(self: Box<Self>) -> io::Result<u64> {
         match self.out {
-            Output::Plain(mut w) => w.flush(),
-            Output::Gzip(w) => w.finish()?.flush(),
+            Output::Plain(mut w) => w.flush()?,
+            Output::Gzip(w) => w.finish()?.flush()?,
         }
+        Ok(self.bytes_out)
     }
 }

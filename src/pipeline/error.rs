@@ -74,6 +74,14 @@ pub enum Error {
     /// Writing the landing object failed in the store.
     #[error("{0}")]
     Store(#[from] StoreError),
+    /// The landed format cannot hold this message type (Parquet of a well-known type).
+    #[error("{input}: {reason}")]
+    Format {
+        /// Input or object name.
+        input: String,
+        /// Why.
+        reason: String,
+    },
     /// Reading the input or writing the output failed.
     #[error("{input}: {source}")]
     Io {

@@ -115,9 +115,14 @@ pub async fn process(deps: &Deps, object: ObjectRef) -> Result<Outcome, Error> {
     let (stats, spool, format) = tokio::task::spawn_blocking(move || {
         let file = BufWriter::with_capacity(256 << 10, spool.as_file());
         let transcoder = &target.registry.transcoder;
-        let mut sink = format.sink(transcoder, target.message, sink_options, Box::new(file));
-        let stats = transcode_stream(&name, opened.body, &stream, sink.as_mut())?;
-        sink.finish().map_err(|source| Error::Io {
+        let mut sink = format
+            .sink(transcoder, target.message, sink_options, Box::new(file))
+            .map_err(|e| Error::Format {
+                input: name.clone(),
+                reason: e.to_string(),
+            })?;
+        let mut stats = transcode_stream(&name, opened.body, &stream, sink.as_mut())?;
+        stats.bytes_out = sink.finish().map_err(|source| Error::Io {
             input: name.clone(),
             source,
         })?;

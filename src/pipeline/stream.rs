@@ -121,6 +121,10 @@ fn to_sink<'s>(
                 },
                 max,
             },
+            SinkError::Unsupported(reason) => Error::Format {
+                input: name.to_owned(),
+                reason,
+            },
             SinkError::Io(source) => Error::Io {
                 input: name.to_owned(),
                 source,
@@ -327,12 +331,12 @@ mod tests {
         let ndjson = crate::output::ndjson::Ndjson { gzip: false };
         let mut a = Vec::new();
         let ra = {
-            let mut sink = ndjson.sink(&t, id, sink_options, Box::new(&mut a));
+            let mut sink = ndjson.sink(&t, id, sink_options, Box::new(&mut a)).unwrap();
             transcode_stream("x", input, options, sink.as_mut()).map_err(|e| e.to_string())
         };
         let mut b = Vec::new();
         let rb = {
-            let mut sink = ndjson.sink(&t, id, sink_options, Box::new(&mut b));
+            let mut sink = ndjson.sink(&t, id, sink_options, Box::new(&mut b)).unwrap();
             transcode_stream_pipelined("x", input, options, sink.as_mut())
                 .map_err(|e| e.to_string())
         };

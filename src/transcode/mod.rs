@@ -7,10 +7,11 @@
 //! wrappers print NaN as `"NaN"`, `Any` of `Empty` prints only `@type`, and so on.
 //!
 //! Files by job: `plan.rs` (per-type plans), `wire.rs` (varints, fixed values), `writer.rs`
-//! (the wire -> JSON pass), `json.rs` (escaping, numbers), `wkt.rs` (well-known types).
+//! (the wire -> JSON pass), `columns.rs` (the wire -> Arrow columns pass, for Parquet), `json.rs` (escaping, numbers), `wkt.rs` (well-known types).
 //! The second-opinion engines it is tested against live in `second_opinion/`, compiled
 //! only with the `second-opinion` feature.
 
+mod columns;
 mod json;
 mod plan;
 #[cfg(feature = "second-opinion")]
@@ -25,6 +26,7 @@ use prost_reflect::DescriptorPool;
 #[cfg(feature = "second-opinion")]
 use prost_reflect::MessageDescriptor;
 
+pub use columns::{ColumnsError, RowBuilder, RowSchema};
 use plan::Plans;
 use wire::Result;
 use writer::Writer;

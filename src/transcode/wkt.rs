@@ -1,7 +1,7 @@
 //! Well-known types in their special JSON forms, as `json_format` prints them.
 
 use super::json;
-use super::plan::{FieldType, Label, Scalar, Wkt};
+use super::plan::{FieldType, Label, MessagePlan, Scalar, Wkt};
 use super::wire::{err, Result};
 use super::writer::{Occ, Writer};
 use super::TranscodeErrorKind;
@@ -34,34 +34,13 @@ impl Writer<'_> {
             Wkt::Timestamp => {
                 let seconds = last(1).map_or(0, |o| o.num as i64);
                 let nanos = last(2).map_or(0, |o| o.num as i32);
-                if !(TIMESTAMP_MIN_SECONDS..=TIMESTAMP_MAX_SECONDS).contains(&seconds)
-                    || !(0..1_000_000_000).contains(&nanos)
-                {
-                    return Err(err(
-                        at,
-                        TranscodeErrorKind::Unrepresentable(format!(
-                            "Timestamp {{seconds: {seconds}, nanos: {nanos}}} is outside 0001-01-01..9999-12-31 or has invalid nanos"
-                        )),
-                    ));
-                }
+                check_timestamp(seconds, nanos, at)?;
                 write_timestamp(out, seconds, nanos);
             }
             Wkt::Duration => {
                 let seconds = last(1).map_or(0, |o| o.num as i64);
                 let nanos = last(2).map_or(0, |o| o.num as i32);
-                if !(-DURATION_MAX_SECONDS..=DURATION_MAX_SECONDS).contains(&seconds)
-                    || nanos <= -1_000_000_000
-                    || nanos >= 1_000_000_000
-                    || (nanos < 0 && seconds > 0)
-                    || (nanos > 0 && seconds < 0)
-                {
-                    return Err(err(
-                        at,
-                        TranscodeErrorKind::Unrepresentable(format!(
-                            "Duration {{seconds: {seconds}, nanos: {nanos}}} is out of range or its signs differ"
-                        )),
-                    ));
-                }
+                check_duration(seconds, nanos, at)?;
                 write_duration(out, seconds, nanos);
             }
             Wkt::Wrapper => {
@@ -83,26 +62,7 @@ impl Writer<'_> {
                 }
             }
             Wkt::FieldMask => {
-                let mut joined = String::new();
-                if let Some(fi) = plan.field_index(1) {
-                    for (n, o) in occs.iter().filter(|o| o.field as usize == fi).enumerate() {
-                        let path =
-                            std::str::from_utf8(&self.buf[o.start..o.end]).map_err(|_| {
-                                err(
-                                    o.start,
-                                    TranscodeErrorKind::InvalidUtf8 {
-                                        field: "google.protobuf.FieldMask.paths".into(),
-                                    },
-                                )
-                            })?;
-                        // An empty path still takes its place: json_format prints ",a".
-                        if n > 0 {
-                            joined.push(',');
-                        }
-                        snake_to_camel(path, &mut joined)
-                            .map_err(|m| err(o.start, TranscodeErrorKind::Unrepresentable(m)))?;
-                    }
-                }
+                let joined = self.field_mask_text(plan, &occs)?;
                 json::write_str(out, &joined);
             }
             Wkt::Struct => {
@@ -210,6 +170,63 @@ impl Writer<'_> {
         self.put_slot(depth, occs);
         Ok(())
     }
+
+    /// A FieldMask's paths as its JSON string holds them: lowerCamelCase, joined by `,`.
+    pub(super) fn field_mask_text(&self, plan: &MessagePlan, occs: &[Occ]) -> Result<String> {
+        let mut joined = String::new();
+        if let Some(fi) = plan.field_index(1) {
+            for (n, o) in occs.iter().filter(|o| o.field as usize == fi).enumerate() {
+                let path = std::str::from_utf8(&self.buf[o.start..o.end]).map_err(|_| {
+                    err(
+                        o.start,
+                        TranscodeErrorKind::InvalidUtf8 {
+                            field: "google.protobuf.FieldMask.paths".into(),
+                        },
+                    )
+                })?;
+                // An empty path still takes its place: json_format prints ",a".
+                if n > 0 {
+                    joined.push(',');
+                }
+                snake_to_camel(path, &mut joined)
+                    .map_err(|m| err(o.start, TranscodeErrorKind::Unrepresentable(m)))?;
+            }
+        }
+        Ok(joined)
+    }
+}
+
+/// A Timestamp the JSON form can express: 0001-01-01..9999-12-31, nanos in 0..1e9.
+pub(super) fn check_timestamp(seconds: i64, nanos: i32, at: usize) -> Result<()> {
+    if !(TIMESTAMP_MIN_SECONDS..=TIMESTAMP_MAX_SECONDS).contains(&seconds)
+        || !(0..1_000_000_000).contains(&nanos)
+    {
+        return Err(err(
+            at,
+            TranscodeErrorKind::Unrepresentable(format!(
+                "Timestamp {{seconds: {seconds}, nanos: {nanos}}} is outside 0001-01-01..9999-12-31 or has invalid nanos"
+            )),
+        ));
+    }
+    Ok(())
+}
+
+/// A Duration the JSON form can express: within 10,000 years, nanos of the seconds' sign.
+pub(super) fn check_duration(seconds: i64, nanos: i32, at: usize) -> Result<()> {
+    if !(-DURATION_MAX_SECONDS..=DURATION_MAX_SECONDS).contains(&seconds)
+        || nanos <= -1_000_000_000
+        || nanos >= 1_000_000_000
+        || (nanos < 0 && seconds > 0)
+        || (nanos > 0 && seconds < 0)
+    {
+        return Err(err(
+            at,
+            TranscodeErrorKind::Unrepresentable(format!(
+                "Duration {{seconds: {seconds}, nanos: {nanos}}} is out of range or its signs differ"
+            )),
+        ));
+    }
+    Ok(())
 }
 
 fn write_fraction(out: &mut Vec<u8>, nanos: u32) {

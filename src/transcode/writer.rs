@@ -377,39 +377,16 @@ impl<'a> Writer<'a> {
         for o in group {
             match f.ty {
                 FieldType::Scalar(s) if o.wire == 2 && s.packable() => {
-                    let mut pos = o.start;
-                    while pos < o.end {
-                        let num = match s.wire_type() {
-                            0 => read_varint(self.buf, &mut pos, o.end)?,
-                            1 | 5 => {
-                                let size = if s.wire_type() == 1 { 8 } else { 4 };
-                                if (o.end - o.start) % size != 0 {
-                                    return Err(err(
-                                        o.start,
-                                        TranscodeErrorKind::BadPackedLength(f.number),
-                                    ));
-                                }
-                                if size == 8 {
-                                    read_fixed::<8>(self.buf, &mut pos, o.end)?
-                                } else {
-                                    read_fixed::<4>(self.buf, &mut pos, o.end)?
-                                }
-                            }
-                            _ => unreachable!("packable kinds are varint or fixed"),
-                        };
-                        if let Scalar::Enum(e) = s {
-                            let en = &self.plans.enums[e as usize];
-                            if en.closed && !en.is_known(num as i32) {
-                                continue;
-                            }
-                        }
+                    let (buf, plans) = (self.buf, self.plans);
+                    for_each_packed(buf, plans, s, f, o, |num| {
                         if n > 0 {
                             out.push(b',');
                         }
                         let el = Occ { num, ..*o };
                         self.write_scalar(s, &el, plan, f, out)?;
                         n += 1;
-                    }
+                        Ok(())
+                    })?;
                 }
                 FieldType::Scalar(s) => {
                     if n > 0 {
@@ -662,6 +639,43 @@ impl<'a> Writer<'a> {
             },
         }
     }
+}
+
+/// Calls `each` with the values of one packed run `o` of field `f`, in order, leaving out
+/// the numbers a closed enum does not declare (they go to the unknown fields).
+pub(super) fn for_each_packed(
+    buf: &[u8],
+    plans: &Plans,
+    s: Scalar,
+    f: &FieldPlan,
+    o: &Occ,
+    mut each: impl FnMut(u64) -> Result<()>,
+) -> Result<()> {
+    let size = match s.wire_type() {
+        1 => 8,
+        5 => 4,
+        _ => 0,
+    };
+    if size > 0 && (o.end - o.start) % size != 0 {
+        return Err(err(o.start, TranscodeErrorKind::BadPackedLength(f.number)));
+    }
+    let closed = match s {
+        Scalar::Enum(e) => Some(&plans.enums[e as usize]).filter(|en| en.closed),
+        _ => None,
+    };
+    let mut pos = o.start;
+    while pos < o.end {
+        let num = match size {
+            8 => read_fixed::<8>(buf, &mut pos, o.end)?,
+            4 => read_fixed::<4>(buf, &mut pos, o.end)?,
+            _ => read_varint(buf, &mut pos, o.end)?,
+        };
+        if closed.is_some_and(|en| !en.is_known(num as i32)) {
+            continue;
+        }
+        each(num)?;
+    }
+    Ok(())
 }
 
 pub(super) fn field_name(f: &FieldPlan) -> &str {
