@@ -494,6 +494,78 @@ def python_child(desc: str, type_name: str, path: str, max_bytes: int):
     print(json.dumps({"messages": n, "bytes": pos}))
 
 
+def arrow_schema_for(md, depth=0):
+    """The pyarrow schema a data engineer would build from the descriptor for what
+    MessageToDict returns (int64 and bytes are JSON strings there, Timestamps RFC 3339
+    text). Recursive types stop after a few levels (the fields past that are left out)."""
+    import pyarrow as pa
+    from google.protobuf.descriptor import FieldDescriptor as FD
+
+    def scalar(f):
+        t = f.type
+        if t in (FD.TYPE_INT32, FD.TYPE_SINT32, FD.TYPE_SFIXED32, FD.TYPE_UINT32, FD.TYPE_FIXED32):
+            return pa.int64()
+        if t in (FD.TYPE_FLOAT, FD.TYPE_DOUBLE):
+            return pa.float64()
+        if t == FD.TYPE_BOOL:
+            return pa.bool_()
+        return pa.string()  # string, bytes (base64), enums (names), 64-bit integers (strings)
+
+    def value(f, depth):
+        if f.type in (FD.TYPE_MESSAGE, FD.TYPE_GROUP):
+            m = f.message_type
+            if m.full_name.startswith("google.protobuf."):
+                return pa.string()  # Timestamp, Duration, ... print as strings
+            if depth > 4:
+                return None
+            children = arrow_schema_for(m, depth + 1)
+            # Parquet cannot hold a struct with no children (a recursive type cut short).
+            return pa.struct(children) if children else None
+        return scalar(f)
+
+    fields = []
+    for f in md.fields:
+        if f.message_type is not None and f.message_type.GetOptions().map_entry:
+            k, v = f.message_type.fields_by_name["key"], f.message_type.fields_by_name["value"]
+            vt = value(v, depth)
+            if vt is not None:
+                fields.append(pa.field(f.json_name, pa.map_(pa.string(), vt)))
+            continue
+        t = value(f, depth)
+        if t is None:
+            continue
+        fields.append(pa.field(f.json_name, pa.list_(t) if f.is_repeated else t))
+    return fields
+
+
+def python_parquet_child(desc: str, type_name: str, path: str, max_bytes: int):
+    """`run.py --_pyparquet`: the pipeline a data engineer writes today, over the first
+    `max_bytes`: upb parse -> MessageToDict -> pyarrow from_pylist (schema from the
+    descriptor) -> pq.write_table (zstd)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from google.protobuf import json_format
+    from google.protobuf.internal.decoder import _DecodeVarint
+
+    cls = message_class_from_set(Path(desc).read_bytes(), type_name)
+    schema = pa.schema(arrow_schema_for(cls.DESCRIPTOR))
+    with gzip.open(path, "rb") as f:
+        data = f.read(max_bytes + (1 << 20))
+    pos = n = 0
+    rows = []
+    while pos < len(data) and pos < max_bytes:
+        size, start = _DecodeVarint(data, pos)
+        if start + size > len(data):
+            break
+        rows.append(json_format.MessageToDict(cls.FromString(data[start:start + size])))
+        pos = start + size
+        n += 1
+    table = pa.Table.from_pylist(rows, schema=schema)
+    with tempfile.TemporaryDirectory() as tmp:
+        pq.write_table(table, os.path.join(tmp, "out.parquet"), compression="zstd")
+    print(json.dumps({"messages": n, "bytes": pos}))
+
+
 def sanity_check(protolake: Path, desc: Path, type_name: str, path: Path, count: int) -> str:
     """Compares protolake's JSON for the first `count` messages with json_format's."""
     from google.protobuf import json_format
@@ -560,11 +632,16 @@ def main():
     ap.add_argument("--python-prefix", type=float, default=5.0, help="MB of each corpus for json_format")
     ap.add_argument("--stream-mib", type=int, default=None, help="size of the piped stream run")
     ap.add_argument("--_pyjson", nargs=4, help=argparse.SUPPRESS)
+    ap.add_argument("--_pyparquet", nargs=4, help=argparse.SUPPRESS)
     a = ap.parse_args()
 
     if a._pyjson:
         desc, type_name, path, max_bytes = a._pyjson
         python_child(desc, type_name, path, int(max_bytes))
+        return 0
+    if a._pyparquet:
+        desc, type_name, path, max_bytes = a._pyparquet
+        python_parquet_child(desc, type_name, path, int(max_bytes))
         return 0
 
     protolake = Path(a.protolake)
@@ -616,6 +693,30 @@ def main():
             if not r.ok:
                 failures.append(f"{name} {label}: exit failure: {r.stderr.strip()[-500:]}")
             results[label] = (r, raw, msgs, "")
+        # Parquet (zstd) on one core, written to a real file (the footer needs seeking-free
+        # but complete output); the figure includes the column building and compression.
+        pq_out = OUT / f"{name}.bench.parquet"
+        label = "protolake --format parquet (zstd), 1 core" if TASKSET else "protolake --format parquet (zstd)"
+        print(f"{name}: {label}", file=sys.stderr, flush=True)
+        cmd = [str(protolake), "decode", "--descriptors", str(desc), "--type", type_name,
+               "--framing", "varint", "--format", "parquet", "-o", str(pq_out), str(path)]
+        if TASKSET:
+            cmd = [TASKSET, "-c", "0"] + cmd
+        r = best_of(a.repeat, cmd)
+        if not r.ok:
+            failures.append(f"{name} {label}: exit failure: {r.stderr.strip()[-500:]}")
+        results[label] = (r, raw, msgs, f"{pq_out.stat().st_size / MB:.1f} MB file" if r.ok else "")
+        if not a.no_python:
+            print(f"{name}: python MessageToDict -> pyarrow -> parquet", file=sys.stderr, flush=True)
+            prefix = int(a.python_prefix * MB)
+            r = best_of(a.repeat, [sys.executable, str(Path(__file__).resolve()), "--_pyparquet",
+                                   str(desc), type_name, str(path), str(prefix)])
+            if r.ok:
+                got = json.loads(r.stdout.strip().splitlines()[-1])
+                results["python MessageToDict + pyarrow from_pylist + write_table (zstd)"] = (
+                    r, got["bytes"], got["messages"], f"first {got['bytes'] / MB:.1f} MB")
+            else:
+                notes.append(f"- python Parquet baseline failed on {name}: {r.stderr.strip()[-300:]}")
         if not a.no_python:
             print(f"{name}: python json_format", file=sys.stderr, flush=True)
             prefix = int(a.python_prefix * MB)
@@ -667,6 +768,26 @@ def main():
         rows.append(f"| analytics, {sent / MiB:.0f} MiB piped | protolake --engine direct, stdin, no compression | "
                     f"{sent / MB / r.seconds:.1f} | {msgs / r.seconds:,.0f} | | {fmt_rss(r.maxrss_kib)} "
                     f"| {r.seconds:.2f}s, RSS {rss_ok} |")
+
+    # The same stream to Parquet: row groups bound the memory.
+    print(f"stream: {stream_total >> 20} MiB through a pipe to Parquet", file=sys.stderr, flush=True)
+    with gzip.open(corpus_path("analytics", a.quick), "rb") as f:
+        raw = f.read()
+    pq_stream = OUT / "stream.bench.parquet"
+    cmd = [str(protolake), "decode", "--descriptors", str(descs["analytics"]), "--type", ANALYTICS_TYPE,
+           "--framing", "varint", "--compression", "none", "--format", "parquet", "-o", str(pq_stream), "-"]
+    feed_buf = memoryview(raw)
+    r = run_child(cmd, feed=[feed_buf] * copies + ([feed_buf[:cut]] if cut else []))
+    del raw, feed_buf
+    if not r.ok:
+        failures.append(f"parquet stream: exit failure: {r.stderr.strip()[-500:]}")
+        rows.append(f"| stream {sent / MiB:.0f} MiB | protolake --format parquet (pipe) | FAILED | | | | |")
+    else:
+        rss_ok = "OK <= 256 MiB" if r.maxrss_kib <= 256 * 1024 else "OVER 256 MiB"
+        rows.append(f"| analytics, {sent / MiB:.0f} MiB piped | protolake --format parquet (zstd), stdin | "
+                    f"{sent / MB / r.seconds:.1f} | {msgs / r.seconds:,.0f} | | {fmt_rss(r.maxrss_kib)} "
+                    f"| {r.seconds:.2f}s, RSS {rss_ok}, {pq_stream.stat().st_size / MB:.0f} MB file |")
+        pq_stream.unlink()
 
     # Cold start: one tiny message, process start to exit (what a one-off `decode` costs).
     tiny = OUT / "tiny.bin"

@@ -48,7 +48,8 @@ start=$(date +%s)
 cargo lambda build --release --disable-optimizations --arm64 --bin bootstrap --output-format zip --locked
 secs=$(( $(date +%s) - start ))
 
-ZIP=target/lambda/bootstrap/bootstrap.zip
+# CARGO_TARGET_DIR moves the artifact with the rest of the build.
+ZIP=${CARGO_TARGET_DIR:-target}/lambda/bootstrap/bootstrap.zip
 bytes=$(stat -c %s "$ZIP")
 unzipped=$(python3 -c 'import sys, zipfile; print(sum(i.file_size for i in zipfile.ZipFile(sys.argv[1]).infolist()))' "$ZIP")
 mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }

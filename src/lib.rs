@@ -1,5 +1,5 @@
-//! protolake turns protobuf objects into query-ready data (canonical proto3 JSON lines),
-//! for any schema a team registers, without a redeploy.
+//! protolake turns protobuf objects into query-ready data (canonical proto3 JSON lines, or
+//! Parquet typed by the schema), for any schema a team registers, without a redeploy.
 //!
 //! ```text
 //!  SQS event ─┐                            ┌ registry: *.binpb + routes.json (cached)
@@ -17,6 +17,7 @@
 
 pub mod aws;
 pub mod backfill;
+pub mod catalog;
 pub mod cli;
 pub mod compat;
 pub mod decompress;

@@ -495,3 +495,78 @@ async fn a_route_pins_parquet_for_its_prefix_while_the_rest_lands_ndjson() {
         support::aws::decode_example(SINGLE_V2, "acme.events.v2.PageView", "single")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_binary_lands_parquet_under_protolake_output_format() {
+    let (s3, sqs) = clients().await;
+    let (reg, src, land) = (
+        bucket(&s3, "reg").await,
+        bucket(&s3, "src").await,
+        bucket(&s3, "land").await,
+    );
+    publish_examples(&s3, &reg).await;
+    let etag = s3
+        .put_object()
+        .bucket(&src)
+        .key(VARINT_V2)
+        .body(example(VARINT_V2).into())
+        .send()
+        .await
+        .unwrap()
+        .e_tag()
+        .unwrap()
+        .trim_matches('"')
+        .to_owned();
+    let queue = sqs
+        .create_queue()
+        .queue_name(support::moto::unique("q"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    sqs.send_message()
+        .queue_url(&queue)
+        .message_body(notification(&src, VARINT_V2, Some(&etag)))
+        .send()
+        .await
+        .unwrap();
+    let env = support::moto::moto().env();
+    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let registry = format!("s3://{reg}/schemas/");
+    let landing = format!("s3://{land}/lake/");
+    env.extend([
+        ("PROTOLAKE_REGISTRY", registry.as_str()),
+        ("PROTOLAKE_LANDING", landing.as_str()),
+        ("PROTOLAKE_OUTPUT_FORMAT", "parquet"),
+        ("PROTOLAKE_PARQUET_COMPRESSION", "snappy"),
+    ]);
+    let r = support::run_with(
+        &[
+            "poll",
+            "--queue-url",
+            &queue,
+            "--once",
+            "--wait-seconds",
+            "1",
+        ],
+        None,
+        &env,
+        Duration::from_secs(120),
+    );
+    assert_eq!(r.status, Some(0), "{}", r.stderr);
+    let landed = get_bytes(&s3, &land, &format!("lake/{src}/{VARINT_V2}.parquet"))
+        .await
+        .expect("poll landed Parquet");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("x.parquet");
+    std::fs::write(&file, &landed).unwrap();
+    let lines = support::aws::decode_example(VARINT_V2, "acme.events.v2.PageView", "varint");
+    let rows = duckdb(&format!(
+        "SELECT count(*), min(event_id) IS NOT NULL FROM read_parquet('{}')",
+        path_str(&file)
+    ));
+    assert_eq!(rows[0][0], lines.lines().count());
+    assert_eq!(rows[0][1], true);
+}

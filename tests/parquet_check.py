@@ -17,6 +17,7 @@ mismatch and a closing `N passed, N failed` line; exits 1 on any mismatch.
 
 import argparse
 import base64
+import concurrent.futures
 import datetime
 import json
 import math
@@ -384,20 +385,30 @@ def main():
     with open(os.path.join(a.fixtures, "manifest.json")) as fh:
         manifest = json.load(fh)
     schemas = {}
+    cases = [c for c in manifest["cases"] if not a.only or a.only in c["name"]]
+    for case in cases:
+        refs = tuple(case["descriptors"])
+        if refs not in schemas:
+            schemas[refs] = Schema([os.path.join(a.fixtures, r) for r in refs])
     passed = failed = 0
     with tempfile.TemporaryDirectory() as tmp:
-        for case in manifest["cases"]:
-            if a.only and a.only not in case["name"]:
-                continue
-            refs = tuple(case["descriptors"])
-            if refs not in schemas:
-                schemas[refs] = Schema([os.path.join(a.fixtures, r) for r in refs])
-            schema = schemas[refs]
-            md = schema.desc(case["type"])
-            for flag_set, flags, enum_numbers in (("default", [], False), ("enums", ["--enum-numbers"], True)):
-                exp = case["expected"][flag_set]
+        jobs = [
+            (case, flag_set, flags, enum_numbers)
+            for case in cases
+            for flag_set, flags, enum_numbers in (("default", [], False), ("enums", ["--enum-numbers"], True))
+        ]
+        # The decodes run a few at a time (processes); reading and comparing stays here.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+            def start(job):
+                case, flag_set, flags, _ = job
                 out = os.path.join(tmp, "%s.%s.parquet" % (case["name"], flag_set))
-                r = decode(a.protolake, a.fixtures, case, flags, out)
+                return out, decode(a.protolake, a.fixtures, case, flags, out)
+
+            for job, (out, r) in zip(jobs, pool.map(start, jobs)):
+                case, flag_set, flags, enum_numbers = job
+                schema = schemas[tuple(case["descriptors"])]
+                md = schema.desc(case["type"])
+                exp = case["expected"][flag_set]
                 label = "%s [%s]" % (case["name"], flag_set)
                 problems = []
                 if exp["error_at"] is not None:
@@ -414,8 +425,8 @@ def main():
                         c = Expect(schema, False)
                         canonical = case["expected"]["default"]["messages"]
                         rows = [
-                            canonical_json_text(r, c.row(md, m, [md.full_name]))
-                            for r, m in zip(rows, canonical)
+                            canonical_json_text(r_, c.row(md, m, [md.full_name]))
+                            for r_, m in zip(rows, canonical)
                         ]
                     problems = check_file(out, case, rows, schemas, enum_numbers)
                 if problems:

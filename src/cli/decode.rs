@@ -103,7 +103,8 @@ pub(crate) fn run(a: DecodeArgs) -> ExitCode {
     // Parquet to a file is written beside it and renamed at the end, so a failure leaves
     // no OUT; NDJSON goes straight there (the lines before a failure stay written).
     let (out, spool): (Box<dyn Write + Send>, Option<tempfile::NamedTempFile>) = match &a.output {
-        Some(p) if parquet => {
+        // A regular file (or a new one); /dev/null and FIFOs are written as they are.
+        Some(p) if parquet && std::fs::metadata(p).map_or(true, |m| m.is_file()) => {
             let dir = p
                 .parent()
                 .filter(|d| !d.as_os_str().is_empty())

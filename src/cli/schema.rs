@@ -1,4 +1,4 @@
-//! `protolake schema compile`.
+//! `protolake schema compile`, `publish` and `ddl`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,6 +17,46 @@ pub(crate) enum SchemaCommand {
     /// Publish a descriptor set and/or routes.json to a registry, refusing changes that would
     /// break decoding of data already written.
     Publish(PublishArgs),
+    /// Print the Athena CREATE EXTERNAL TABLE (or, with --glue, the Glue TableInput) for data
+    /// of one type landed at a location, with the columns the landed format has.
+    Ddl(DdlArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DdlArgs {
+    /// FileDescriptorSet (.binpb/.pb/.desc), .proto file, or a directory of them. Repeatable.
+    #[arg(
+        long = "descriptors",
+        short = 'd',
+        value_name = "PATH",
+        required = true
+    )]
+    descriptors: Vec<PathBuf>,
+    /// Fully qualified message type, with or without a leading dot.
+    #[arg(long = "type", short = 't', value_name = "FULL.MESSAGE.NAME")]
+    type_name: String,
+    /// The landed format the table reads.
+    #[arg(long, value_name = "parquet|ndjson", default_value = "parquet")]
+    format: crate::output::FormatName,
+    /// Where the landed data lives: s3://bucket/prefix/.
+    #[arg(long, value_name = "s3://bucket/prefix/")]
+    location: String,
+    /// Table name (default: the message's name in snake_case).
+    #[arg(long, value_name = "NAME")]
+    table: Option<String>,
+    /// Database to create the table in.
+    #[arg(long, value_name = "DB")]
+    database: Option<String>,
+    /// A `NAME=value/` segment of the landing keys, as a string partition column (repeatable,
+    /// outermost first).
+    #[arg(long = "partition", value_name = "NAME")]
+    partitions: Vec<String>,
+    /// Partition projection (injected values), so partitions need no MSCK REPAIR or crawler.
+    #[arg(long)]
+    projection: bool,
+    /// Print the Glue TableInput JSON instead of DDL.
+    #[arg(long)]
+    glue: bool,
 }
 
 #[derive(Debug, Args)]
@@ -60,6 +100,7 @@ pub(crate) struct CompileArgs {
 pub(crate) fn run(c: SchemaCommand) -> ExitCode {
     match c {
         SchemaCommand::Compile(a) => compile(a),
+        SchemaCommand::Ddl(a) => ddl(a),
         SchemaCommand::Publish(a) => match runtime() {
             Some(rt) => rt.block_on(publish(a)),
             None => ExitCode::FAILURE,
@@ -170,4 +211,75 @@ fn compile(a: CompileArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn ddl(a: DdlArgs) -> ExitCode {
+    use crate::catalog::{describe, TableSpec};
+    let pool = match crate::registry::load_paths(&a.descriptors) {
+        Ok(p) => p,
+        Err(e) => {
+            report(&e);
+            return ExitCode::FAILURE;
+        }
+    };
+    let transcoder = crate::transcode::Transcoder::new(&pool);
+    let Some(id) = transcoder.message(&a.type_name) else {
+        report(&super::decode::unknown_type(&a.type_name, &pool));
+        return ExitCode::from(2);
+    };
+    if !a.location.starts_with("s3://") {
+        report(&format_args!(
+            "--location {:?}: expected s3://bucket/prefix/",
+            a.location
+        ));
+        return ExitCode::from(2);
+    }
+    let short = transcoder
+        .message_name(id)
+        .rsplit('.')
+        .next()
+        .unwrap_or("t");
+    let spec = TableSpec {
+        table: a.table.unwrap_or_else(|| snake_case(short)),
+        database: a.database,
+        location: format!("{}/", a.location.trim_end_matches('/')),
+        format: a.format,
+        partitions: a.partitions,
+        projection: a.projection,
+    };
+    match describe(&transcoder, id, spec) {
+        Ok(table) if a.glue => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&table.glue_table_input()).unwrap_or_default()
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(table) => {
+            print!("{}", table.athena_ddl());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            report(&e);
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `PageView` -> `page_view`.
+fn snake_case(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else {
+            out.push('_');
+        }
+    }
+    out
 }

@@ -638,7 +638,11 @@ impl ColumnWriter<'_> {
                     }
                     (Value::Scalar(s), None) if !nullable => self.default_scalar(*s, col)?,
                     (_, None) if nullable => col.append_null(),
+                    (value, Some(one)) if group.len() == 1 => {
+                        self.message(value, &[one.range()], col, depth + 1)?
+                    }
                     (value, _) => {
+                        // Several occurrences of a singular message merge (rare).
                         let ranges: Vec<(usize, usize)> = group.iter().map(Occ::range).collect();
                         self.message(value, &ranges, col, depth + 1)?;
                     }
