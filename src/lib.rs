@@ -22,6 +22,7 @@ pub mod cli;
 pub mod compat;
 pub mod decompress;
 pub mod framing;
+pub mod glue;
 pub mod lambda;
 pub mod landing;
 pub mod limits;

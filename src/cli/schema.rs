@@ -77,6 +77,23 @@ pub(crate) struct PublishArgs {
     /// Publish even if message types or field numbers already in the registry would break.
     #[arg(long)]
     allow_breaking: bool,
+    /// After the publish, create or update one Glue table per route in this database.
+    #[arg(long, value_name = "DB", requires_all = ["landing", "source_bucket"])]
+    glue_database: Option<String>,
+    /// The service's landing (s3://bucket/prefix/): where the tables' data lives.
+    #[arg(long, value_name = "s3://bucket/prefix/", env = "PROTOLAKE_LANDING")]
+    landing: Option<String>,
+    /// The source bucket the routes describe (the landing keys' first segment).
+    #[arg(long, value_name = "BUCKET")]
+    source_bucket: Option<String>,
+    /// The landed format where a route pins none (the service's PROTOLAKE_OUTPUT_FORMAT).
+    #[arg(
+        long,
+        value_name = "ndjson|parquet",
+        default_value = "ndjson",
+        env = "PROTOLAKE_OUTPUT_FORMAT"
+    )]
+    format: crate::output::FormatName,
 }
 
 #[derive(Debug, Args)]
@@ -156,7 +173,60 @@ async fn publish(a: PublishArgs) -> ExitCode {
             }
         }
     }
+    if let (Some(database), Some(landing), Some(source_bucket)) =
+        (a.glue_database, a.landing, a.source_bucket)
+    {
+        return sync_glue(
+            registry,
+            crate::glue::GlueTarget {
+                database,
+                landing,
+                source_bucket,
+                format: a.format,
+            },
+        )
+        .await;
+    }
     ExitCode::SUCCESS
+}
+
+/// Brings the Glue tables in step with the registry as it now is.
+async fn sync_glue(registry: crate::store::Place, target: crate::glue::GlueTarget) -> ExitCode {
+    use crate::glue::{sync, TableChange};
+    let cache = crate::registry::RegistryCache::new(
+        registry,
+        std::time::Duration::from_secs(0),
+        std::time::Duration::from_secs(0),
+    );
+    let loaded = match cache.registry().await {
+        Ok(r) => r,
+        Err(e) => {
+            report(&format_args!(
+                "published, but the registry does not load back: {e}"
+            ));
+            return ExitCode::FAILURE;
+        }
+    };
+    let client = crate::glue::client().await;
+    match sync(&client, &loaded, &target).await {
+        Ok(changes) => {
+            for c in changes {
+                let (what, name) = match &c {
+                    TableChange::Created(n) => ("created", n),
+                    TableChange::Updated(n) => ("updated", n),
+                    TableChange::Unchanged(n) => ("unchanged", n),
+                };
+                eprintln!("protolake: glue table {}.{name} {what}", target.database);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            report(&format_args!(
+                "published, but the Glue tables are not in step: {e} (run the publish again: it converges)"
+            ));
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn compile(a: CompileArgs) -> ExitCode {

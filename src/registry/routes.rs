@@ -30,6 +30,13 @@ pub struct Route {
     /// Pins the landed format for this prefix instead of the service's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<FormatName>,
+    /// The catalog table's name (`schema publish --glue-database`); default: the prefix in
+    /// snake case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
+    /// The `NAME=value/` key segments under the prefix, as the table's partitions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partitions: Vec<String>,
 }
 
 /// The parsed `routes.json`.
