@@ -213,12 +213,16 @@ fn columns(cols: &[GlueColumn]) -> Vec<(String, String)> {
         .collect()
 }
 
-fn shape_of_input(t: &TableInput) -> Shape {
-    let sd = t.storage_descriptor();
+/// The shape of a table as Glue holds it or as it is sent (two SDK types, the same parts).
+fn shape(
+    sd: Option<&StorageDescriptor>,
+    partitions: &[GlueColumn],
+    parameters: Option<&std::collections::HashMap<String, String>>,
+) -> Shape {
     let serde = sd.and_then(|s| s.serde_info());
     Shape {
         columns: sd.map(|s| columns(s.columns())).unwrap_or_default(),
-        partitions: columns(t.partition_keys()),
+        partitions: columns(partitions),
         location: sd.and_then(|s| s.location()).unwrap_or_default().to_owned(),
         input: sd
             .and_then(|s| s.input_format())
@@ -233,31 +237,7 @@ fn shape_of_input(t: &TableInput) -> Shape {
             .unwrap_or_default()
             .to_owned(),
         serde_parameters: sorted(serde.and_then(|s| s.parameters())),
-        parameters: sorted(t.parameters()),
-    }
-}
-
-fn shape_of_table(t: &aws_sdk_glue::types::Table) -> Shape {
-    let sd = t.storage_descriptor();
-    let serde = sd.and_then(|s| s.serde_info());
-    Shape {
-        columns: sd.map(|s| columns(s.columns())).unwrap_or_default(),
-        partitions: columns(t.partition_keys()),
-        location: sd.and_then(|s| s.location()).unwrap_or_default().to_owned(),
-        input: sd
-            .and_then(|s| s.input_format())
-            .unwrap_or_default()
-            .to_owned(),
-        output: sd
-            .and_then(|s| s.output_format())
-            .unwrap_or_default()
-            .to_owned(),
-        serde: serde
-            .and_then(|s| s.serialization_library())
-            .unwrap_or_default()
-            .to_owned(),
-        serde_parameters: sorted(serde.and_then(|s| s.parameters())),
-        parameters: sorted(t.parameters()),
+        parameters: sorted(parameters),
     }
 }
 
@@ -328,9 +308,14 @@ async fn put_table(
         .await
     {
         Ok(found) => {
-            let same = found
-                .table()
-                .is_some_and(|t| shape_of_table(t) == shape_of_input(&input));
+            let wanted = shape(
+                input.storage_descriptor(),
+                input.partition_keys(),
+                input.parameters(),
+            );
+            let same = found.table().is_some_and(|t| {
+                shape(t.storage_descriptor(), t.partition_keys(), t.parameters()) == wanted
+            });
             if same {
                 return Ok(TableChange::Unchanged(name));
             }

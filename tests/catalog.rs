@@ -4,23 +4,11 @@
 
 mod support;
 
-use std::process::Command;
-
-use support::{bin, path_str, root, run};
+use support::{path_str, root, run};
 
 #[test]
 fn ddl_parses_in_sqlglot_and_its_parquet_columns_are_the_written_files() {
-    let out = Command::new(root().join(".venv/bin/python"))
-        .arg(root().join("tests/catalog_check.py"))
-        .arg("--protolake")
-        .arg(bin())
-        .output()
-        .expect("the test venv's python (make setup)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    print!("{stdout}");
-    eprint!("{}", String::from_utf8_lossy(&out.stderr));
-    let last = stdout.lines().last().unwrap_or_default();
-    assert!(out.status.success(), "catalog_check failed: {last}");
+    let last = support::python_check("catalog_check.py");
     // Four types in two formats, and DuckDB over the landing: a check that ran nothing fails.
     assert_eq!(last, "9 passed, 0 failed");
 }

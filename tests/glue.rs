@@ -62,10 +62,15 @@ impl Setup {
     }
 
     fn publish(&self, set: &str) -> Run {
+        self.publish_with(set, &[])
+    }
+
+    fn publish_with(&self, set: &str, extra_env: &[(&str, &str)]) -> Run {
         let routes = self.dir.path().join("routes.json");
         std::fs::write(&routes, ROUTES).unwrap();
         let env = moto().env();
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        env.extend_from_slice(extra_env);
         run_with(
             &[
                 "schema",
@@ -201,4 +206,33 @@ async fn publishing_twice_changes_nothing_the_second_time() {
     assert!(r.stderr.contains("orders_json unchanged"), "{}", r.stderr);
     assert_eq!(table(&s.database, "orders").await, first);
     assert_eq!(table(&s.database, "orders_json").await, first_json);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_glue_call_after_the_publish_is_reported_and_a_rerun_converges() {
+    let s = setup().await;
+    let v1 = s.compile("v1", V1);
+    // Glue unreachable (nothing listens on port 9), S3 as usual: the registry takes the set.
+    let r = s.publish_with(&v1, &[("AWS_ENDPOINT_URL_GLUE", "http://127.0.0.1:9")]);
+    assert_eq!(r.status, Some(1), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("published, but the Glue tables are not in step"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("run the publish again"), "{}", r.stderr);
+    let missing = glue()
+        .await
+        .get_table()
+        .database_name(&s.database)
+        .name("orders")
+        .send()
+        .await;
+    assert!(missing.is_err(), "no table was written");
+    let r = s.publish(&v1);
+    assert_eq!(r.status, Some(0), "{}", r.stderr);
+    assert!(r.stderr.contains("orders created"), "{}", r.stderr);
+    let (columns, ..) = table(&s.database, "orders").await;
+    assert_eq!(columns, cols(&[("id", "string"), ("cents", "bigint")]));
 }

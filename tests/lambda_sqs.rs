@@ -9,11 +9,7 @@ use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use lambda_runtime::{Context, LambdaEvent};
-use protolake::pipeline::Deps;
-use protolake::registry::RegistryCache;
 use protolake::service::{OnMissing, Service};
-use protolake::store::s3::{self, S3Store};
-use protolake::store::Place;
 use support::aws::{
     bucket, clients, decode_example, depth, example, get, landing_listing, poll_once,
     publish_examples,
@@ -27,30 +23,7 @@ const SINGLE_V2: &str =
 const VARINT_V1: &str = "legacy/pageviews/dt=2026-11-25/part-0001.pb.gz";
 
 async fn service(s3: &aws_sdk_s3::Client, reg: &str, land: &str) -> Arc<Service> {
-    let registry = RegistryCache::new(
-        Place {
-            store: Arc::new(S3Store::new(s3.clone(), reg.to_owned())),
-            prefix: "schemas/".into(),
-        },
-        Duration::from_secs(60),
-        Duration::from_secs(10),
-    );
-    Arc::new(Service {
-        deps: Deps {
-            registry: Arc::new(registry),
-            landing: Place {
-                store: Arc::new(S3Store::new(s3.clone(), land.to_owned())),
-                prefix: "json/".into(),
-            },
-            output: Default::default(),
-            json: Default::default(),
-            limits: Default::default(),
-        },
-        buckets: s3::buckets(s3.clone()),
-        on_missing: OnMissing::Ack,
-        concurrency: 3,
-        record_timeout: None,
-    })
+    support::aws::service(s3, reg, land, "json/", Default::default()).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,14 +12,10 @@ use std::time::Duration;
 use lambda_runtime::{Context, LambdaEvent};
 use protolake::output::parquet::Parquet;
 use protolake::output::{FormatName, OutputOptions};
-use protolake::pipeline::Deps;
-use protolake::registry::RegistryCache;
-use protolake::service::{OnMissing, Service};
-use protolake::store::s3::{self, S3Store};
-use protolake::store::Place;
+use protolake::service::Service;
 use support::aws::{bucket, clients, example, publish_examples};
 use support::events::{notification, sqs_event};
-use support::{bin, path_str, root, run};
+use support::{path_str, root, run};
 
 fn python() -> std::path::PathBuf {
     root().join(".venv/bin/python")
@@ -45,17 +41,7 @@ fn duckdb(sql: &str) -> serde_json::Value {
 
 #[test]
 fn every_reference_fixture_reads_back_in_pyarrow_and_duckdb_as_the_mapping_table_says() {
-    let out = Command::new(python())
-        .arg(root().join("tests/parquet_check.py"))
-        .arg("--protolake")
-        .arg(bin())
-        .output()
-        .expect("the test venv's python (make setup)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    print!("{stdout}");
-    eprint!("{}", String::from_utf8_lossy(&out.stderr));
-    let last = stdout.lines().last().unwrap_or_default();
-    assert!(out.status.success(), "parquet_check failed: {last}");
+    let last = support::python_check("parquet_check.py");
     // Every case ran, under both enum forms (a check that ran nothing must not pass).
     let passed: u64 = last
         .split(' ')
@@ -316,34 +302,12 @@ async fn parquet_service(
     land: &str,
     format: FormatName,
 ) -> Arc<Service> {
-    let registry = RegistryCache::new(
-        Place {
-            store: Arc::new(S3Store::new(s3.clone(), reg.to_owned())),
-            prefix: "schemas/".into(),
-        },
-        Duration::from_secs(60),
-        Duration::from_secs(10),
-    );
-    Arc::new(Service {
-        deps: Deps {
-            registry: Arc::new(registry),
-            landing: Place {
-                store: Arc::new(S3Store::new(s3.clone(), land.to_owned())),
-                prefix: "lake/".into(),
-            },
-            output: OutputOptions {
-                format,
-                gzip: false,
-                parquet: Parquet::default(),
-            },
-            json: Default::default(),
-            limits: Default::default(),
-        },
-        buckets: s3::buckets(s3.clone()),
-        on_missing: OnMissing::Ack,
-        concurrency: 3,
-        record_timeout: None,
-    })
+    let output = OutputOptions {
+        format,
+        gzip: false,
+        parquet: Parquet::default(),
+    };
+    support::aws::service(s3, reg, land, "lake/", output).await
 }
 
 async fn get_bytes(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Option<Vec<u8>> {

@@ -66,12 +66,14 @@ fuzz_target!(|data: &[u8]| {
         max_depth: limits.max_depth,
         max_output: limits.max_output,
     };
-    let mut sink = Ndjson::default().sink(
-        &s.transcoder,
-        message,
-        sink_options,
-        Box::new(std::io::sink()),
-    );
+    let mut sink = Ndjson::default()
+        .sink(
+            &s.transcoder,
+            message,
+            sink_options,
+            Box::new(std::io::sink()),
+        )
+        .expect("NDJSON holds every type");
     // Errors are fine; panics, aborts, hangs and runaway memory are the bugs.
     let _ = transcode_stream("fuzz", input, &options, sink.as_mut());
 });

@@ -181,3 +181,41 @@ pub fn eventbridge_rule_to_queue(pattern: &serde_json::Value, queue_arn: &str) -
     assert_eq!(targets["FailedEntryCount"], 0, "{targets}");
     rule["RuleArn"].as_str().unwrap().to_owned()
 }
+
+/// The service as the Lambda builds it, on the test's moto: the registry under
+/// `s3://REG/schemas/`, landing under `s3://LAND/<landing_prefix>`, with `output`.
+pub async fn service(
+    s3: &aws_sdk_s3::Client,
+    reg: &str,
+    land: &str,
+    landing_prefix: &str,
+    output: protolake::output::OutputOptions,
+) -> std::sync::Arc<protolake::service::Service> {
+    use protolake::store::s3::{self, S3Store};
+    use protolake::store::Place;
+    use std::sync::Arc;
+    let registry = protolake::registry::RegistryCache::new(
+        Place {
+            store: Arc::new(S3Store::new(s3.clone(), reg.to_owned())),
+            prefix: "schemas/".into(),
+        },
+        Duration::from_secs(60),
+        Duration::from_secs(10),
+    );
+    Arc::new(protolake::service::Service {
+        deps: protolake::pipeline::Deps {
+            registry: Arc::new(registry),
+            landing: Place {
+                store: Arc::new(S3Store::new(s3.clone(), land.to_owned())),
+                prefix: landing_prefix.into(),
+            },
+            output,
+            json: Default::default(),
+            limits: Default::default(),
+        },
+        buckets: s3::buckets(s3.clone()),
+        on_missing: protolake::service::OnMissing::Ack,
+        concurrency: 3,
+        record_timeout: None,
+    })
+}

@@ -170,3 +170,21 @@ pub fn json_diff(ours: &Value, reference: &Value, path: &str) -> Option<String> 
         (a, b) => (a != b).then(|| format!("{path}: {a} != {b}")),
     }
 }
+
+/// Runs one of the Python checkers in tests/ (the test venv's python, `make setup`) on the real
+/// binary; echoes its report and returns its closing `N passed, N failed` line, failing the test
+/// when the checker failed.
+pub fn python_check(script: &str) -> String {
+    let out = Command::new(root().join(".venv/bin/python"))
+        .arg(root().join("tests").join(script))
+        .arg("--protolake")
+        .arg(bin())
+        .output()
+        .expect("the test venv's python (make setup)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    print!("{stdout}");
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    let last = stdout.lines().last().unwrap_or_default().to_owned();
+    assert!(out.status.success(), "{script} failed: {last}");
+    last
+}
