@@ -109,13 +109,7 @@ pub(crate) fn run(a: DecodeArgs) -> ExitCode {
                 .parent()
                 .filter(|d| !d.as_os_str().is_empty())
                 .unwrap_or(std::path::Path::new("."));
-            let mut builder = tempfile::Builder::new();
-            builder.prefix(".protolake-").suffix(".parquet.tmp");
-            // As File::create would (the umask applies), not tempfile's private 0600.
-            #[cfg(unix)]
-            builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-            match builder
-                .tempfile_in(dir)
+            match crate::store::local::spool_in(dir, ".parquet.tmp")
                 .and_then(|t| Ok((t.as_file().try_clone()?, t)))
             {
                 Ok((f, t)) => (Box::new(f), Some(t)),

@@ -172,11 +172,7 @@ impl Store for LocalStore {
         fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
         // Unique per writer: two records landing the same key at once (a duplicate
         // notification in one batch) never write into one file.
-        tempfile::Builder::new()
-            .prefix(".protolake-")
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(|e| io_err(dir, e))
+        spool_in(dir, ".tmp").map_err(|e| io_err(dir, e))
     }
 
     async fn commit(
@@ -190,6 +186,17 @@ impl Store for LocalStore {
         file.persist(&dest).map_err(|e| io_err(&dest, e.error))?;
         Ok(())
     }
+}
+
+/// A temporary file in `dir` that is renamed into place once written: `.protolake-*<suffix>`,
+/// created with the mode `File::create` gives (0666 less the umask) rather than tempfile's
+/// private 0600, so landed files are as readable as any other the user writes.
+pub fn spool_in(dir: &Path, suffix: &str) -> std::io::Result<NamedTempFile> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".protolake-").suffix(suffix);
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    builder.tempfile_in(dir)
 }
 
 #[cfg(test)]
@@ -212,6 +219,22 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(fs::read(dir.path().join("a/b.ndjson")).unwrap(), b"{}\n");
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn landed_files_get_the_mode_file_create_gives() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path().to_owned());
+        store
+            .put("k.ndjson", Bytes::from_static(b"{}\n"))
+            .await
+            .unwrap();
+        let plain = dir.path().join("plain");
+        fs::File::create(&plain).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir.path().join("k.ndjson")), mode(&plain));
     }
 
     #[tokio::test]
