@@ -8,7 +8,7 @@ use arrow_schema::{DataType, Field};
 use prost_reflect::{Cardinality, FieldDescriptor, Kind, MessageDescriptor};
 
 use crate::output::FormatName;
-use crate::transcode::{ColumnsError, MessageId, RowSchema, Transcoder};
+use crate::transcode::{declared_fields, ColumnsError, MessageId, RowSchema, Transcoder};
 
 /// Why no table could be described.
 #[derive(Debug, thiserror::Error)]
@@ -161,15 +161,7 @@ fn struct_type<'a>(fields: impl Iterator<Item = &'a Field>) -> String {
 /// SerDe reads each JSON form.
 fn json_columns(desc: &MessageDescriptor) -> Vec<Column> {
     let mut out = Vec::new();
-    let fields: Vec<FieldDescriptor> = desc.fields().collect();
-    let mut fields = fields;
-    fields.sort_by_key(|f| {
-        desc.descriptor_proto()
-            .field
-            .iter()
-            .position(|p| p.number() == f.number() as i32)
-    });
-    for f in fields {
+    for f in declared_fields(desc) {
         // The .proto name, as the Parquet column is named; the JSON key mapped to it.
         let key = f.json_name().to_owned();
         let name = f.name().to_ascii_lowercase();
@@ -254,14 +246,7 @@ fn json_message_type(m: &MessageDescriptor, path: &mut Vec<String>) -> String {
 }
 
 fn json_columns_nested(m: &MessageDescriptor, path: &mut Vec<String>) -> Vec<(String, String)> {
-    let mut fields: Vec<FieldDescriptor> = m.fields().collect();
-    fields.sort_by_key(|f| {
-        m.descriptor_proto()
-            .field
-            .iter()
-            .position(|p| p.number() == f.number() as i32)
-    });
-    fields
+    declared_fields(m)
         .iter()
         .map(|f| (f.json_name().to_owned(), json_type(f, path)))
         .collect()

@@ -167,11 +167,11 @@ def main():
                     problems.append("mapping for a missing column %r" % col)
             # Every JSON key of the type is read: a column of that name or a mapping to it.
             keys = {mapped.get(n, n) for n in names}
-            md = Schema([desc]).desc(type_name) if not os.path.isdir(desc) else None
-            if md is not None:
-                for f in md.fields:
-                    if f.json_name not in keys:
-                        problems.append("JSON key %r has no column" % f.json_name)
+            sets = sorted(os.path.join(desc, n) for n in os.listdir(desc) if n.endswith(".binpb")) \
+                if os.path.isdir(desc) else [desc]
+            for f in Schema(sets).desc(type_name).fields:
+                if f.json_name not in keys:
+                    problems.append("JSON key %r has no column" % f.json_name)
             result("%s ndjson" % type_name, problems)
 
         # DuckDB over a landing, with the DDL's partition layout.

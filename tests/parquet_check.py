@@ -341,7 +341,7 @@ def decode(protolake, fixtures, case, flags, out):
     return subprocess.run(args, capture_output=True, text=True, timeout=60)
 
 
-def check_file(path, case, expected_rows, schemas, enum_numbers):
+def check_file(path, case, expected_rows):
     """Mismatches of one file, read by pyarrow and by DuckDB."""
     problems = []
     pf = pq.ParquetFile(path)
@@ -428,7 +428,7 @@ def main():
                             canonical_json_text(r_, c.row(md, m, [md.full_name]))
                             for r_, m in zip(rows, canonical)
                         ]
-                    problems = check_file(out, case, rows, schemas, enum_numbers)
+                    problems = check_file(out, case, rows)
                 if problems:
                     failed += 1
                     for p in problems:

@@ -139,7 +139,8 @@ pub(crate) fn run(a: DecodeArgs) -> ExitCode {
     let mut sink = match format.sink(&transcoder, message, sink_options, Box::new(&mut out)) {
         Ok(sink) => sink,
         Err(e) => {
-            report(&format_args!("{}: {e}", transcoder.message_name(message)));
+            // The error names the type.
+            report(&e);
             return ExitCode::from(2);
         }
     };

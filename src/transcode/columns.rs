@@ -60,8 +60,10 @@ enum Value {
     Scalar(Scalar),
     /// A message expanded into a struct of its columns.
     Struct(StructLayout),
-    Timestamp,
-    Duration,
+    /// A Timestamp (message `u32`) as microseconds.
+    Timestamp(u32),
+    /// A Duration (message `u32`) as microseconds.
+    Duration(u32),
     /// A wrapper: the wrapped scalar (field 1 of the wrapper message `u32`).
     Wrapper(u32, Scalar),
     /// Canonical JSON text of a message of this type (Struct, Value, ListValue, Any, Empty,
@@ -167,12 +169,10 @@ impl Compiler<'_> {
         // extensions, which the plan holds in number order.
         let mut order: Vec<usize> = Vec::with_capacity(plan.fields.len());
         if let Some(desc) = t.pool.get_message_by_name(&plan.full_name) {
-            // The descriptor proto keeps declaration order (prost-reflect's `fields()` sorts).
             order.extend(
-                desc.descriptor_proto()
-                    .field
+                super::plan::declared_fields(&desc)
                     .iter()
-                    .filter_map(|f| plan.field_index(u32::try_from(f.number()).ok()?)),
+                    .filter_map(|f| plan.field_index(f.number())),
             );
         }
         order.extend(
@@ -191,7 +191,7 @@ impl Compiler<'_> {
                 return Err(ColumnsError::DuplicateName {
                     message: plan.full_name.to_string(),
                     name,
-                    first: field_name(&plan.fields[columns_field(&columns, prev)]).to_owned(),
+                    first: field_name(&plan.fields[columns[prev].field]).to_owned(),
                     second: field_name(f).to_owned(),
                 });
             }
@@ -277,22 +277,22 @@ impl Compiler<'_> {
             FieldType::Scalar(s) => Some(s),
             _ => None,
         });
-        let v = match plan.wkt {
-            Some(Wkt::Timestamp) => (
-                Value::Timestamp,
+        let v = match (plan.wkt, wrapped) {
+            (Some(Wkt::Timestamp), _) => (
+                Value::Timestamp(idx),
                 DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
             ),
-            Some(Wkt::Duration) => (Value::Duration, DataType::Duration(TimeUnit::Microsecond)),
-            Some(Wkt::Wrapper) if wrapped.is_some() => {
-                let s = wrapped.unwrap_or(Scalar::Bytes);
-                (Value::Wrapper(idx, s), self.scalar_type(s))
-            }
-            Some(Wkt::FieldMask) => (Value::FieldMask(idx), DataType::Utf8),
-            Some(_) => (Value::Json(idx), DataType::Utf8),
-            None if !self.has_struct_form(idx) || self.path.contains(&idx) => {
+            (Some(Wkt::Duration), _) => (
+                Value::Duration(idx),
+                DataType::Duration(TimeUnit::Microsecond),
+            ),
+            (Some(Wkt::Wrapper), Some(s)) => (Value::Wrapper(idx, s), self.scalar_type(s)),
+            (Some(Wkt::FieldMask), _) => (Value::FieldMask(idx), DataType::Utf8),
+            (Some(_), _) => (Value::Json(idx), DataType::Utf8),
+            (None, _) if !self.has_struct_form(idx) || self.path.contains(&idx) => {
                 (Value::Json(idx), DataType::Utf8)
             }
-            None => {
+            (None, _) => {
                 let layout = self.layout(idx)?;
                 let data_type = DataType::Struct(layout.fields.clone());
                 return Ok((Value::Struct(layout), data_type));
@@ -326,10 +326,6 @@ impl Compiler<'_> {
             Scalar::Enum(_) => DataType::Utf8,
         }
     }
-}
-
-fn columns_field(columns: &[Column], at: usize) -> usize {
-    columns[at].field
 }
 
 /// A field's column name: its `.proto` name; an extension's full name with `.` as `_`.
@@ -431,10 +427,10 @@ impl Col {
     fn for_value(v: &Value, data_type: &DataType) -> Col {
         match (v, data_type) {
             (Value::Struct(layout), _) => Col::Struct(StructCols::new(layout)),
-            (Value::Timestamp, _) => {
+            (Value::Timestamp(_), _) => {
                 Col::Timestamp(TimestampMicrosecondBuilder::new().with_timezone("UTC"))
             }
-            (Value::Duration, _) => Col::Duration(DurationMicrosecondBuilder::new()),
+            (Value::Duration(_), _) => Col::Duration(DurationMicrosecondBuilder::new()),
             (_, DataType::Boolean) => Col::Bool(BooleanBuilder::new()),
             (_, DataType::Int32) => Col::I32(Int32Builder::new()),
             (_, DataType::Int64) => Col::I64(Int64Builder::new()),
@@ -700,16 +696,15 @@ impl ColumnWriter<'_> {
                 r
             }
             (
-                Value::Timestamp | Value::Duration | Value::Wrapper(..) | Value::FieldMask(_),
+                Value::Timestamp(idx)
+                | Value::Duration(idx)
+                | Value::Wrapper(idx, _)
+                | Value::FieldMask(idx),
                 col,
             ) => {
                 self.w.depth_check(depth, at)?;
-                let idx = match value {
-                    Value::Wrapper(idx, _) | Value::FieldMask(idx) => *idx,
-                    _ => self.wkt_index(value),
-                };
                 let plans = self.w.plans;
-                let plan = &plans.messages[idx as usize];
+                let plan = &plans.messages[*idx as usize];
                 let mut occs = self.w.take_slot(depth);
                 self.w.scan(plan, ranges, depth, &mut occs)?;
                 let last = |number: u32| -> Option<Occ> {
@@ -717,7 +712,7 @@ impl ColumnWriter<'_> {
                     occs.iter().rev().find(|o| o.field as usize == fi).copied()
                 };
                 let r = match (value, col) {
-                    (Value::Timestamp, Col::Timestamp(b)) => {
+                    (Value::Timestamp(_), Col::Timestamp(b)) => {
                         let seconds = last(1).map_or(0, |o| o.num as i64);
                         let nanos = last(2).map_or(0, |o| o.num as i32);
                         check_timestamp(seconds, nanos, at).map(|()| {
@@ -725,7 +720,7 @@ impl ColumnWriter<'_> {
                             b.append_value(seconds * 1_000_000 + i64::from(nanos / 1_000))
                         })
                     }
-                    (Value::Duration, Col::Duration(b)) => {
+                    (Value::Duration(_), Col::Duration(b)) => {
                         let seconds = last(1).map_or(0, |o| o.num as i64);
                         let nanos = last(2).map_or(0, |o| o.num as i32);
                         check_duration(seconds, nanos, at).map(|()| {
@@ -751,14 +746,6 @@ impl ColumnWriter<'_> {
             }
             _ => Err(internal("message value")),
         }
-    }
-
-    fn wkt_index(&self, value: &Value) -> u32 {
-        let name = match value {
-            Value::Timestamp => "google.protobuf.Timestamp",
-            _ => "google.protobuf.Duration",
-        };
-        self.w.plans.by_name.get(name).copied().unwrap_or(0)
     }
 
     /// Appends the elements of a repeated field; returns how many.

@@ -27,6 +27,7 @@ use prost_reflect::DescriptorPool;
 use prost_reflect::MessageDescriptor;
 
 pub use columns::{ColumnsError, RowBuilder, RowSchema};
+pub(crate) use plan::declared_fields;
 use plan::Plans;
 use wire::Result;
 use writer::Writer;

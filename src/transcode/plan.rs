@@ -309,6 +309,16 @@ impl Plans {
     }
 }
 
+/// A message's fields in declaration order, as the `.proto` lists them (prost-reflect's
+/// `fields()` gives them by number): the order of Parquet and catalog columns.
+pub(crate) fn declared_fields(desc: &MessageDescriptor) -> Vec<FieldDescriptor> {
+    desc.descriptor_proto()
+        .field
+        .iter()
+        .filter_map(|p| desc.get_field(u32::try_from(p.number()).ok()?))
+        .collect()
+}
+
 fn field_type(
     kind: &Kind,
     is_group: bool,
