@@ -182,7 +182,7 @@ impl Compiler<'_> {
                 .filter(|(_, f)| f.is_extension)
                 .map(|(i, _)| i),
         );
-        let mut columns = Vec::with_capacity(order.len());
+        let mut columns: Vec<Column> = Vec::with_capacity(order.len());
         let mut fields: Vec<Field> = Vec::with_capacity(order.len());
         for fi in order {
             let f = &plan.fields[fi];
