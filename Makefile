@@ -84,6 +84,7 @@ compat:
 # tests/fixtures is generated from the reference implementation (Python protobuf).
 fixtures: $(STAMP)
 	cargo run --quiet --locked $(FEATURES) -- schema compile -I tests/schemas tests/schemas -o tests/fixtures/testschemas.binpb
+	PY=$(PY) tests/compile_editions.sh
 	$(PY) tests/gen_fixtures.py --descriptors tests/fixtures/testschemas.binpb --out tests/fixtures
 	$(PY) scripts/gen_examples.py --descriptors descriptors --out examples
 

@@ -21,6 +21,7 @@ pub mod catalog;
 pub mod cli;
 pub mod compat;
 pub mod decompress;
+mod features;
 pub mod framing;
 pub mod glue;
 pub mod lambda;

@@ -3,7 +3,6 @@
 //! message type already in the registry. It sits above the store, the registry and compat,
 //! which know nothing of it.
 
-use prost::Message as _;
 use prost_reflect::DescriptorPool;
 use prost_types::FileDescriptorSet;
 
@@ -77,7 +76,7 @@ async fn current_sets(
             continue;
         }
         let f = store.get(&obj.key).await?;
-        match FileDescriptorSet::decode(f.body.as_ref()) {
+        match crate::registry::decode_set(f.body.as_ref()) {
             Ok(s) => sets.push((obj.key, s)),
             // A garbage object already in the registry is skipped by readers too.
             Err(e) => {
@@ -110,11 +109,12 @@ pub async fn publish_set(
     let (store, prefix) = (registry.store.as_ref(), registry.prefix.as_str());
     let target_key = format!("{prefix}{file_name}");
     let target = store.describe(&target_key);
-    let new_set =
-        FileDescriptorSet::decode(bytes).map_err(|e| RegistryError::InvalidDescriptorSet {
+    let new_set = crate::registry::decode_set(bytes).map_err(|reason| {
+        RegistryError::InvalidDescriptorSet {
             source_name: file_name.to_owned(),
-            reason: e.to_string(),
-        })?;
+            reason,
+        }
+    })?;
     if new_set.file.is_empty() {
         return Err(RegistryError::InvalidDescriptorSet {
             source_name: file_name.to_owned(),

@@ -12,7 +12,12 @@ Usage (from the repository root):
 
 ``--descriptors`` is the compiled FileDescriptorSet of tests/schemas/.  The
 example-schema cases additionally read ``descriptors/acme_events_v1.binpb`` and
-``descriptors/acme_events_v2.binpb`` (see ``--example-descriptors``).
+``descriptors/acme_events_v2.binpb`` (see ``--example-descriptors``).  The
+protobuf Editions cases (``ed_*``) read ``tests/fixtures/editions.binpb``
+(``--editions-descriptors``), which ``tests/compile_editions.sh`` compiles from
+tests/schemas_editions/ with grpcio-tools' protoc, and write
+``editions_handbuilt.binpb`` (features set on a message and a oneof, which protoc
+refuses in source but feature resolution and upb honour).
 
 The output is deterministic: a seeded RNG, gzip with mtime=0, sorted and
 stable ordering, deterministic serialization.  Running it twice produces the
@@ -600,7 +605,8 @@ class ContractPrinter(json_format._Printer):
        the number under use_integers_for_enums; the contract follows C++).
     2. A proto2 string that is not UTF-8 is an error for that message (upb does not
        validate proto2 strings and json_format prints Python's bytes repr "b'...'", which
-       is neither the string nor anything another runtime prints).
+       is neither the string nor anything another runtime prints). The same holds for an
+       editions string field with features.utf8_validation = NONE.
     """
 
     def _FieldToJsonObject(self, field, value):
@@ -1430,6 +1436,434 @@ def example_cases(b, ex_dir, rng):
 
 
 # ---------------------------------------------------------------------------
+# Protobuf Editions (tests/schemas_editions/, compiled to editions.binpb by protoc)
+# ---------------------------------------------------------------------------
+
+ED = "protolake.editions."
+E23 = ED + "Editions2023"
+E23_CHILD = E23 + ".Child"
+E24 = ED + "Editions2024"
+E24_CHILD = E24 + ".Child2024"
+ED_OTHER = ED + "Other"
+ED_P3 = ED + "p3.Proto3Message"  # proto3 original
+ED_ED = ED + "ed.Proto3Message"  # its edition-2023 translation
+ED_USES_P3 = ED + "mixed.EditionsUsesProto3"
+ED_P2_USES = ED + "mixed.Proto2UsesEditions"
+ED_RANDOM_TYPES = [E23, ED_OTHER, ED + "LegacyJson", E24, ED + "LegacyNames2024", ED_USES_P3, ED_P2_USES]
+ED_HANDBUILT = "protolake.editions.handbuilt.MessageLevel"
+
+
+def handbuilt_editions_fds():
+    """A FileDescriptorSet protoc cannot produce from source: field features set on a message,
+    a nested message and a oneof (protoc allows them on files and fields only, but feature
+    resolution inherits through every scope, and upb applies them)."""
+    F = descriptor_pb2.FieldDescriptorProto
+    fdp = descriptor_pb2.FileDescriptorProto(
+        name="protolake/editions/handbuilt.proto", package="protolake.editions.handbuilt",
+        syntax="editions", edition=descriptor_pb2.EDITION_2023)
+    fdp.options.features.enum_type = descriptor_pb2.FeatureSet.CLOSED
+    m = fdp.message_type.add(name="MessageLevel")
+    mf = m.options.features
+    mf.field_presence = descriptor_pb2.FeatureSet.IMPLICIT
+    mf.repeated_field_encoding = descriptor_pb2.FeatureSet.EXPANDED
+    mf.message_encoding = descriptor_pb2.FeatureSet.DELIMITED
+    mf.utf8_validation = descriptor_pb2.FeatureSet.NONE
+    e = fdp.enum_type.add(name="HandOpen")
+    e.options.features.enum_type = descriptor_pb2.FeatureSet.OPEN
+    e.value.add(name="HAND_ZERO", number=0)
+    e.value.add(name="HAND_ONE", number=1)
+    n = m.nested_type.add(name="Inner")  # inherits MessageLevel's features
+    n.field.add(name="b", number=1, type=F.TYPE_INT32, label=F.LABEL_OPTIONAL)
+    n.field.add(name="s", number=2, type=F.TYPE_STRING, label=F.LABEL_OPTIONAL)
+    n.field.add(name="nums", number=3, type=F.TYPE_INT32, label=F.LABEL_REPEATED)
+    n.field.add(name="inner", number=4, type=F.TYPE_MESSAGE, label=F.LABEL_OPTIONAL, type_name=".protolake.editions.handbuilt.MessageLevel.Inner")
+    g = n.nested_type.add(name="Deeper")  # two levels down, overrides back
+    g.options.features.field_presence = descriptor_pb2.FeatureSet.EXPLICIT
+    g.options.features.repeated_field_encoding = descriptor_pb2.FeatureSet.PACKED
+    g.field.add(name="c", number=1, type=F.TYPE_INT32, label=F.LABEL_OPTIONAL)
+    g.field.add(name="nums", number=2, type=F.TYPE_INT32, label=F.LABEL_REPEATED)
+    n.field.add(name="deeper", number=5, type=F.TYPE_MESSAGE, label=F.LABEL_OPTIONAL, type_name=".protolake.editions.handbuilt.MessageLevel.Inner.Deeper")
+    m.field.add(name="a", number=1, type=F.TYPE_INT32, label=F.LABEL_OPTIONAL)
+    m.field.add(name="s", number=2, type=F.TYPE_STRING, label=F.LABEL_OPTIONAL)
+    m.field.add(name="nums", number=3, type=F.TYPE_INT32, label=F.LABEL_REPEATED)
+    m.field.add(name="inner", number=4, type=F.TYPE_MESSAGE, label=F.LABEL_OPTIONAL, type_name=".protolake.editions.handbuilt.MessageLevel.Inner")
+    f = m.field.add(name="packed_nums", number=5, type=F.TYPE_INT32, label=F.LABEL_REPEATED)
+    f.options.features.repeated_field_encoding = descriptor_pb2.FeatureSet.PACKED
+    m.field.add(name="e", number=6, type=F.TYPE_ENUM, label=F.LABEL_OPTIONAL, type_name=".protolake.editions.handbuilt.HandOpen")
+    o = m.oneof_decl.add(name="pick")
+    o.options.features.message_encoding = descriptor_pb2.FeatureSet.LENGTH_PREFIXED  # the oneof's members inherit it
+    m.field.add(name="pick_inner", number=7, type=F.TYPE_MESSAGE, label=F.LABEL_OPTIONAL, oneof_index=0, type_name=".protolake.editions.handbuilt.MessageLevel.Inner")
+    m.field.add(name="pick_int", number=8, type=F.TYPE_INT32, label=F.LABEL_OPTIONAL, oneof_index=0)
+    return descriptor_pb2.FileDescriptorSet(file=[fdp])
+
+
+def editions_cases(b, s, refs, hs, hrefs, rng):
+    n = s.num
+    E, C = E23, E23_CHILD
+
+    def add(name, type_name, data, note, schema=s, drefs=refs):
+        return b.add("ed_" + name, schema, drefs, type_name, [data], note=note)
+
+    # Sanity: the reference resolved the features the schemas ask for (guards the protoc
+    # output and the pool; the full table is in the generator's --print-features).
+    d = s.desc(E)
+    fx = d.fields_by_name
+    assert not fx["implicit_int32"].has_presence and fx["explicit_int32"].has_presence
+    assert fx["closed_enum"].enum_type.is_closed and not fx["open_enum"].enum_type.is_closed
+    assert fx["packed_int32"].is_packed and not fx["expanded_int32"].is_packed
+    assert fx["delimited_child"].type == FieldDescriptor.TYPE_GROUP
+    assert fx["length_prefixed_child"].type == FieldDescriptor.TYPE_MESSAGE
+    assert fx["required_int32"].is_required
+    assert not fx["cpp_legacy_closed"].enum_type.is_closed
+
+    # --- closed enums: unknown numbers go to unknown fields (not printed)
+    ce, cx, cp = n(E, "closed_enum"), n(E, "closed_enum_expanded"), n(E, "closed_enum_packed")
+    add("closed_enum_unknown_singular", E, fv(ce, 2) + fv(ce, 99),
+        "closed enum (file-level CLOSED): known value, then an unknown one: the known value stays")
+    add("closed_enum_unknown_only", E, fv(ce, 99) + fv(n(E, "explicit_int32"), 1),
+        "closed enum with only an unknown value: field absent")
+    add("closed_enum_negative", E, fv(ce, -3) + fv(n(E, "nested_enum"), -1) + fv(n(E, "nested_enum"), 5),
+        "closed enum: negative known values (10-byte varints), then an unknown nested-enum value")
+    add("closed_enum_unknown_repeated_expanded", E, fv(cx, 1) + fv(cx, 99) + fv(cx, 2) + fv(cx, -7),
+        "closed enum, EXPANDED repeated field sent expanded, with unknowns")
+    add("closed_enum_unknown_repeated_packed", E, packed_varints(cp, [1, 99, 2, -3, -7]),
+        "closed enum, PACKED repeated field sent packed, with unknowns")
+    add("closed_enum_unknown_repeated_crossed", E, packed_varints(cx, [2, 42, 1]) + fv(cp, 1) + fv(cp, 43) + fv(cp, -3),
+        "closed enum: EXPANDED field sent packed, PACKED field sent expanded, with unknowns")
+    add("closed_enum_unknown_repeated_only", E, packed_varints(cp, [99, 100]) + fv(cx, 5),
+        "closed enum repeated fields holding only unknown values: both absent")
+    mce = n(E, "map_closed_enum")
+    add("closed_enum_unknown_map_value", E, fl(mce, fl(1, "known") + fv(2, 1)) + fl(mce, fl(1, "unknown") + fv(2, 99)) +
+        fl(mce, fl(1, "neg") + fv(2, -1)),
+        "map<string, closed enum>: the entry whose value is unknown goes to unknown fields as a whole")
+    add("closed_enum_unknown_map_value_replaces", E, fl(mce, fl(1, "k") + fv(2, 1)) + fl(mce, fl(1, "k") + fv(2, 99)),
+        "map<string, closed enum>: a later entry with the same key and an unknown value")
+    add("closed_enum_unknown_oneof", E, fv(n(E, "oneof_int32"), 5) + fv(n(E, "oneof_closed_enum"), 99),
+        "oneof: int32 member, then the closed-enum member with an unknown value")
+    add("closed_enum_unknown_oneof_only", E, fv(n(E, "oneof_closed_enum"), 99),
+        "oneof closed-enum member with only an unknown value")
+    add("closed_enum_unknown_nested", E, fg(n(E, "delimited_child"), fv(5, 99) + fv(1, 1)) +
+        fl(n(E, "length_prefixed_child"), fv(5, 2) + fv(5, 77)),
+        "closed enum with unknown values inside a DELIMITED and a LENGTH_PREFIXED child")
+    add("closed_enum_unknown_extension", E, fv(n(E, "explicit_int32"), 1) + fv(1005, 99) + packed_varints(1008, [1, 99, 2]),
+        "closed-enum extensions: singular unknown, packed repeated with an unknown")
+    add("closed_enum_2024", E24, fv(n(E24, "closed"), 7) + fv(n(E24, "foreign_closed"), 99) +
+        packed_varints(n(E24, "foreign_closed_rep"), [1, 99, -3]) + fv(n(E24, "pick_closed"), 9) + fv(n(E24, "implicit_int32"), 1),
+        "edition 2024: enum-level CLOSED, a closed enum from the imported 2023 file (singular and packed), oneof")
+    add("closed_enum_2024_known", E24, fv(n(E24, "closed"), 0) + fv(n(E24, "foreign_closed"), 1) + fv(n(E24, "pick_closed"), 0),
+        "edition 2024: closed enums set to their first values (explicit presence: printed)")
+    add("closed_enum_mixed_proto2", ED_P2_USES, fv(n(ED_P2_USES, "closed"), 99) + fv(n(ED_P2_USES, "open"), 99) +
+        fv(n(ED_P2_USES, "open_rep"), 5) + fv(n(ED_P2_USES, "open_rep"), 1) + packed_varints(n(ED_P2_USES, "closed_rep"), [1, 99]),
+        "proto2 fields of editions enums: the closed one drops 99, the open one keeps it (singular and repeated)")
+
+    # --- open enums: unknown numbers printed as numbers
+    add("open_enum_unknown", E, fv(n(E, "open_enum"), 99) + fv(n(E, "explicit_open_enum"), -5) +
+        fv(n(E, "implicit_open_enum"), 7) + packed_varints(n(E, "open_enum_packed"), [1, 99, -1]) +
+        fl(n(E, "map_open_enum"), fv(1, 1) + fv(2, 42)) + fv(1010, 77),
+        "enum-level OPEN in a CLOSED file: unknown values kept (singular, implicit, packed, map value, extension)")
+    add("open_enum_cpp_legacy_closed", E, fv(n(E, "cpp_legacy_closed"), 55),
+        "open enum field with features.(pb.cpp).legacy_closed_enum = true: a C++-only feature, the field stays open")
+    add("open_enum_implicit_zero", E, fv(n(E, "implicit_open_enum"), 0) + fv(n(E, "explicit_open_enum"), 0),
+        "open enum zero: implicit presence (absent) vs explicit presence (printed)")
+    add("open_enum_2024", E24, fv(n(E24, "open"), 5) + fv(n(E24, "foreign_open"), 9) + fl(n(E24, "map_open"), fl(1, "m") + fv(2, 3)),
+        "edition 2024 open enums (default OPEN and a 2023 enum-level OPEN) with unknown values")
+    add("open_enum_proto3_in_editions", ED_USES_P3, fv(n(ED_USES_P3, "color"), 0) + packed_varints(n(ED_USES_P3, "colors"), [0, 1, 9]) +
+        fl(n(ED_USES_P3, "m"), fl(1, "x") + fv(2, 8)),
+        "editions fields of a proto3 enum: open; explicit presence keeps a zero")
+
+    # --- repeated encodings
+    ei, pi = n(E, "expanded_int32"), n(E, "packed_int32")
+    add("repeated_encodings_mixed", E, fv(ei, 1) + packed_varints(ei, [2, -3]) + fv(ei, 4) +
+        packed_varints(pi, [5, 6]) + fv(pi, -7) + packed_varints(pi, []) +
+        fl(n(E, "expanded_double"), struct.pack("<dd", 1.5, -0.0)) + fd(n(E, "expanded_double"), 2.5) +
+        fd(n(E, "packed_double"), float("inf")) + fl(n(E, "packed_double"), struct.pack("<d", 0.1)) +
+        packed_varints(n(E, "expanded_sint64"), [-1, 2**62], zz) + fv(n(E, "expanded_sint64"), zz(INT64_MIN)) +
+        f32(n(E, "packed_fixed32"), UINT32_MAX) + fl(n(E, "packed_fixed32"), struct.pack("<II", 0, 7)) +
+        fv(n(E, "packed_bool"), 1) + packed_varints(n(E, "packed_bool"), [0, 2]),
+        "EXPANDED (file) and PACKED (field) repeated fields, each sent both packed and expanded")
+    add("repeated_encodings_extensions", E, packed_varints(1001, [1, 2]) + fv(1001, 3) + fv(1002, 4) + packed_varints(1002, [5]) +
+        fv(1100, 6) + packed_varints(1100, [7, 8]) + fv(1501, 9) + packed_varints(1501, [10]),
+        "repeated extensions (EXPANDED, PACKED, PACKED from a 2024 file, proto2 EXPANDED) sent both ways")
+    add("repeated_encodings_2024", E24, fv(n(E24, "packed"), 1) + packed_varints(n(E24, "packed"), [2, 3]) +
+        packed_varints(n(E24, "expanded"), [4, 5]) + fv(n(E24, "expanded"), 6),
+        "edition 2024: PACKED default and EXPANDED field, each sent both ways")
+    add("repeated_packed_bad_length", E, fl(n(E, "packed_fixed32"), b"\x01\x02\x03"),
+        "PACKED fixed32 payload whose length is not a multiple of 4")
+    add("repeated_expanded_truncated_packed", E, fl(ei, b"\x01\x80"),
+        "EXPANDED field sent packed, payload ending inside a varint")
+    # What the reference serializer writes: PACKED fields as one LEN record, EXPANDED per element.
+    w = s.new(E, packed_int32=[1, 2], expanded_int32=[3, 4]).SerializePartialToString(deterministic=True)
+    assert w == fv(ei, 3) + fv(ei, 4) + packed_varints(pi, [1, 2]), w
+
+    # --- implicit vs explicit presence
+    zeros = b"".join([
+        fv(n(E, "implicit_int32"), 0), fv(n(E, "implicit_int64"), 0), fv(n(E, "implicit_uint32"), 0),
+        fv(n(E, "implicit_uint64"), 0), fv(n(E, "implicit_sint32"), 0), fv(n(E, "implicit_sint64"), 0),
+        f32(n(E, "implicit_fixed32"), 0), f64(n(E, "implicit_fixed64"), 0), f32(n(E, "implicit_sfixed32"), 0),
+        f64(n(E, "implicit_sfixed64"), 0), ff(n(E, "implicit_float"), 0.0), fd(n(E, "implicit_double"), 0.0),
+        fv(n(E, "implicit_bool"), 0), fl(n(E, "implicit_string"), ""), fl(n(E, "implicit_bytes"), b""),
+        fv(n(E, "implicit_open_enum"), 0), fl(n(E, "implicit_string_unverified"), "")])
+    add("implicit_zeros", E, zeros, "every IMPLICIT field explicitly encoded as 0 / empty: absent (printed only with --emit-defaults)")
+    add("implicit_negative_zero", E, ff(n(E, "implicit_float"), -0.0) + fd(n(E, "implicit_double"), -0.0),
+        "IMPLICIT float/double set to -0.0 on the wire")
+    add("implicit_nonzero_then_zero", E, fv(n(E, "implicit_int32"), 5) + fv(n(E, "implicit_int32"), 0) +
+        fl(n(E, "implicit_string"), "x") + fl(n(E, "implicit_string"), ""),
+        "IMPLICIT fields: a value, then 0 / empty: last wins, absent")
+    add("explicit_zeros", E, fv(n(E, "explicit_int32"), 0) + fl(n(E, "explicit_string"), "") + fl(n(E, "explicit_bytes"), b"") +
+        fd(n(E, "explicit_double"), 0.0) + fv(n(E, "explicit_bool"), 0) + fv(n(E, "explicit_open_enum"), 0) +
+        fv(n(E, "closed_enum"), 1) + fv(n(E, "nested_enum"), 0) + fv(n(E, "legacy_json_enum"), 0) + fv(1000, 0) + fl(1006, ""),
+        "EXPLICIT fields (and extensions) set to 0 / empty / first enum value: present, printed")
+    add("implicit_zeros_2024", E24, fv(n(E24, "implicit_int32"), 0) + fl(n(E24, "implicit_string"), "") +
+        fv(n(E24, "explicit_int32"), 0) + fd(n(E24, "implicit_double"), 0.0) + fl(n(E24, "implicit_bytes"), b"") +
+        fv(n(E24, "open"), 0) + fl(n(E24, "none_string"), ""),
+        "edition 2024 file-level IMPLICIT zeros vs the EXPLICIT field's zero")
+    add("empty_2023", E, b"", "empty Editions2023 message (LEGACY_REQUIRED field missing; --emit-defaults prints the IMPLICIT ones)")
+    add("empty_2024", E24, b"", "empty Editions2024 message")
+    add("empty_child_2024", E24, fg(n(E24, "delimited"), b"") + fl(n(E24, "lp"), b""),
+        "empty DELIMITED and LENGTH_PREFIXED children whose fields are IMPLICIT")
+
+    # --- LEGACY_REQUIRED
+    rq = n(E, "required_int32")
+    add("required_missing", E, fv(n(E, "explicit_int32"), 3), "LEGACY_REQUIRED field missing")
+    add("required_missing_nested", E, fg(n(E, "recursive"), fv(n(E, "explicit_int32"), 4)) + fv(rq, 1),
+        "LEGACY_REQUIRED field missing in a DELIMITED sub-message only")
+    add("required_zero", E, fv(rq, 0), "LEGACY_REQUIRED field present with 0")
+
+    # --- DELIMITED message fields
+    dc, lc = n(E, "delimited_child"), n(E, "length_prefixed_child")
+    dcs, lcs = n(E, "delimited_children"), n(E, "length_prefixed_children")
+    add("delimited_singular", E, fg(dc, fv(1, 5) + fl(2, "x")) + fl(lc, fv(1, 6)),
+        "DELIMITED (file-level) child as a group, LENGTH_PREFIXED (field-level) child as LEN")
+    add("delimited_repeated", E, fg(dcs, fv(1, 1)) + fg(dcs, b"") + fg(dcs, fv(4, 2) + fv(4, 3)) +
+        fl(lcs, fv(1, 4)) + fl(lcs, b""),
+        "repeated DELIMITED children (incl. an empty one) and repeated LENGTH_PREFIXED children")
+    add("delimited_nested", E, fg(dc, fg(3, fg(3, fv(1, 1)) + fv(1, 2) + fl(6, fg(3, fv(1, 3)) + fv(1, 4)))),
+        "DELIMITED inside DELIMITED inside DELIMITED, and a LENGTH_PREFIXED child holding a DELIMITED one")
+    rec = n(E, "recursive")
+    add("delimited_recursive", E, fg(rec, fg(rec, fg(rec, fv(1, 7)) + fv(1, 6)) + fg(dc, fv(1, 1))) + fv(1, 5),
+        "recursive DELIMITED field, three levels")
+    deep = b""
+    for i in range(40):
+        deep = fg(rec, deep + fv(1, i))
+    add("delimited_recursive_deep", E, deep, "recursive DELIMITED field, 40 levels")
+    deep = b""
+    for i in range(120):
+        deep = fg(rec, deep)
+    add("delimited_recursive_too_deep", E, deep, "recursive DELIMITED field, 120 levels (beyond the 100-level limit)")
+    add("delimited_merge", E, fg(dc, fv(1, 1) + fv(4, 1)) + fg(dc, fl(2, "s") + fv(4, 2)),
+        "singular DELIMITED child twice: merged")
+    add("delimited_wrong_end", E, tag(dc, 3) + fv(1, 5) + tag(dc + 1, 4),
+        "DELIMITED child closed by the END_GROUP of another field number")
+    add("delimited_wrong_end_nested", E, fg(dc, tag(3, 3) + fv(1, 1) + tag(4, 4)),
+        "nested DELIMITED grandchild closed by a wrong END_GROUP")
+    add("delimited_unterminated", E, tag(dc, 3) + fv(1, 5),
+        "DELIMITED child never closed")
+    add("delimited_stray_end_group", E, fv(n(E, "explicit_int32"), 1) + tag(dc, 4),
+        "END_GROUP tag at the top level without a start")
+    add("delimited_sent_length_prefixed", E, fl(dc, fv(1, 5)) + fv(n(E, "explicit_int32"), 1),
+        "DELIMITED field sent length-prefixed (wire type LEN)")
+    add("length_prefixed_sent_delimited", E, fg(lc, fv(1, 5)) + fv(n(E, "explicit_int32"), 1),
+        "LENGTH_PREFIXED field sent as a group (wire type START_GROUP)")
+    add("delimited_repeated_sent_length_prefixed", E, fg(dcs, fv(1, 1)) + fl(dcs, fv(1, 2)) + fg(dcs, fv(1, 3)),
+        "repeated DELIMITED field with one element sent length-prefixed in the middle")
+    add("delimited_oneof", E, fg(n(E, "oneof_child"), fv(1, 1)) + fl(n(E, "oneof_lp_child"), fv(1, 2)) +
+        fg(n(E, "oneof_child"), fv(1, 3)),
+        "oneof: DELIMITED member, LENGTH_PREFIXED member, DELIMITED again: last wins, no merge")
+    add("delimited_other_top_level", E, fg(n(E, "delimited_other"), fv(1, 1) + fg(3, fl(2, "n") + fg(3, b""))),
+        "DELIMITED field of a top-level type, recursive through Other.next")
+    add("map_value_as_group", E, fl(n(E, "map_child"), fl(1, "g") + fg(2, fv(1, 1))) +
+        fl(n(E, "map_child"), fl(1, "l") + fl(2, fv(1, 2) + fg(3, fv(1, 3)))),
+        "map<string, Child> in a DELIMITED file: map values stay length-prefixed; a value sent as a group")
+    add("delimited_extensions", E, fg(1003, fv(1, 1) + fg(3, fv(1, 2))) + fl(1004, fv(1, 3)) +
+        fg(1011, fv(1, 4)) + fg(1011, fv(1, 5)) + fl(1502, fv(1, 6)) + fg(1503, fv(1, 7)),
+        "extensions: DELIMITED, LENGTH_PREFIXED, repeated DELIMITED (message-scoped), proto2 LEN and group extensions")
+    add("delimited_extension_sent_length_prefixed", E, fl(1003, fv(1, 1)) + fg(1004, fv(1, 2)),
+        "DELIMITED extension sent LEN, LENGTH_PREFIXED extension sent as a group")
+    add("delimited_2024", E24, fg(n(E24, "delimited"), fv(1, 1) + fg(2, fv(1, 2) + fg(2, b""))) +
+        fg(n(E24, "delimited_rep"), fv(1, 3)) + fg(n(E24, "delimited_rep"), b"") + fl(n(E24, "lp"), fg(2, fv(1, 4))) +
+        fg(n(E24, "pick_delimited"), fl(3, "p")) + fg(102, fv(1, 5)),
+        "edition 2024 DELIMITED fields (singular, repeated, recursive, oneof, extension)")
+    add("delimited_2024_wrong_end", E24, tag(n(E24, "delimited"), 3) + fv(1, 1) + tag(n(E24, "delimited_rep"), 4),
+        "edition 2024 DELIMITED field closed by a wrong END_GROUP")
+    add("delimited_proto3_type", ED_USES_P3, fg(n(ED_USES_P3, "delimited_nested"), fv(1, 1) + fl(2, "b") + fl(3, fv(1, 2))),
+        "DELIMITED field whose type is from a proto3 file (its own child stays LEN)")
+    add("delimited_proto3_type_sent_length_prefixed", ED_USES_P3, fl(n(ED_USES_P3, "delimited_nested"), fv(1, 1)),
+        "DELIMITED field of a proto3 type sent length-prefixed")
+    add("proto2_uses_editions", ED_P2_USES, fl(n(ED_P2_USES, "child"), fv(1, 1) + fg(3, fv(1, 2))) +
+        fg(n(ED_P2_USES, "grp"), fv(8, 3)) + fl(n(ED_P2_USES, "whole"), fg(dc, fv(1, 4)) + fv(rq, 1)),
+        "proto2 fields of editions types: LEN there, the editions type's own fields DELIMITED inside")
+    add("proto2_uses_editions_child_as_group", ED_P2_USES, fg(n(ED_P2_USES, "child"), fv(1, 1)),
+        "proto2 LEN field of an editions type sent as a group")
+
+    # --- UTF-8: VERIFY is a parse error; NONE parses, and the contract makes it an error
+    # for that message (as for proto2 strings: ContractPrinter)
+    add("utf8_verify_invalid", E, fl(n(E, "verified_string"), b"ok\xff"), "VERIFY (field) string with invalid UTF-8")
+    add("utf8_none_invalid", E, fl(n(E, "explicit_string"), b"ok\xff"), "NONE (file) string with invalid UTF-8")
+    add("utf8_none_surrogate", E, fl(n(E, "explicit_string"), b"\xed\xa0\x80"), "NONE string holding a CESU-encoded surrogate")
+    add("utf8_none_overlong", E, fl(n(E, "explicit_string"), b"\xc0\xaf"), "NONE string holding an overlong encoding")
+    add("utf8_none_overridden", E, fl(n(E, "explicit_string"), b"\xff") + fl(n(E, "explicit_string"), "ok"),
+        "NONE string: invalid UTF-8, then overridden by a valid value")
+    add("utf8_none_valid", E, fl(n(E, "explicit_string"), "\u00e9\U0001f600\x00") + fl(n(E, "repeated_string"), "r"),
+        "NONE string holding valid UTF-8")
+    add("utf8_none_in_bytes", E, fl(n(E, "explicit_bytes"), b"\xff") + fl(n(E, "cpp_cord_bytes"), b"\xfe"),
+        "invalid UTF-8 in bytes fields (fine)")
+    add("utf8_implicit_verify_invalid", E, fl(n(E, "implicit_string"), b"\xc3\x28"), "IMPLICIT + VERIFY string with invalid UTF-8")
+    add("utf8_implicit_none_invalid", E, fl(n(E, "implicit_string_unverified"), b"\xff"), "IMPLICIT + NONE string with invalid UTF-8")
+    add("utf8_repeated_none_invalid", E, fl(n(E, "repeated_string"), "fine") + fl(n(E, "repeated_string"), b"\x80"),
+        "repeated NONE string with an invalid element")
+    add("utf8_map_none_invalid_key", E, fl(n(E, "map_utf8_none"), fl(1, b"\xff") + fl(2, "v")), "map<string,string> under NONE, invalid key")
+    add("utf8_map_none_invalid_value", E, fl(n(E, "map_utf8_none"), fl(1, "k") + fl(2, b"\xff")), "map<string,string> under NONE, invalid value")
+    add("utf8_map_verify_invalid_key", E, fl(n(E, "map_utf8_verify"), fl(1, b"\xff") + fl(2, "v")), "map<string,string> under VERIFY, invalid key")
+    add("utf8_map_verify_invalid_value", E, fl(n(E, "map_utf8_verify"), fl(1, "k") + fl(2, b"\xff")), "map<string,string> under VERIFY, invalid value")
+    add("utf8_map_valid", E, fl(n(E, "map_utf8_none"), fl(1, "\u00e9") + fl(2, "v")) + fl(n(E, "map_utf8_verify"), fl(1, "") + fl(2, "\U0001f600")),
+        "string maps under NONE and VERIFY with valid UTF-8")
+    add("utf8_oneof_verify_invalid", E, fl(n(E, "oneof_string"), b"\xff"), "oneof VERIFY string with invalid UTF-8")
+    add("utf8_oneof_none_invalid", E, fl(n(E, "oneof_unverified"), b"\xff"), "oneof NONE string with invalid UTF-8")
+    add("utf8_oneof_none_invalid_overridden", E, fl(n(E, "oneof_unverified"), b"\xff") + fv(n(E, "oneof_int32"), 1),
+        "oneof NONE string with invalid UTF-8, then another member")
+    add("utf8_child_none_invalid", E, fg(dc, fl(2, b"\xff")), "NONE string inside a DELIMITED child")
+    add("utf8_other_verify_invalid", E, fg(n(E, "delimited_other"), fl(2, b"\xff")), "VERIFY repeated string inside a DELIMITED child")
+    add("utf8_cpp_view_none_invalid", E, fl(n(E, "cpp_view_string"), b"\xff"),
+        "NONE string with features.(pb.cpp).string_type = VIEW (language feature, no effect)")
+    add("utf8_extension_none_invalid", E, fl(1006, b"\xff"), "string extension under NONE (file) with invalid UTF-8")
+    add("utf8_extension_verify_invalid", E, fl(1007, b"\xff"), "string extension under VERIFY (field) with invalid UTF-8")
+    add("utf8_extension_2024_verify_invalid", E, fl(1101, b"\xff"), "string extension declared in the 2024 file (VERIFY) with invalid UTF-8")
+    add("utf8_2024_implicit_verify_invalid", E24, fl(n(E24, "implicit_string"), b"\xff"), "edition 2024 VERIFY (default) string")
+    add("utf8_2024_none_invalid", E24, fl(n(E24, "none_string"), b"\xff"), "edition 2024 NONE (field) string")
+    add("utf8_2024_child_verify_invalid", E24, fg(n(E24, "delimited"), fl(3, b"\xff")), "edition 2024 VERIFY string in a DELIMITED child")
+    add("utf8_editions_default_verify_invalid", ED_USES_P3, fl(n(ED_USES_P3, "s"), b"\xff"),
+        "edition 2023 with no file features: VERIFY by default")
+    add("utf8_proto2_uses_editions_invalid", ED_P2_USES, fl(n(ED_P2_USES, "s"), b"\xff"), "proto2 string (no check) in the mixed file")
+    add("utf8_proto2_uses_editions_child_invalid", ED_P2_USES, fl(n(ED_P2_USES, "child"), fl(2, b"\xff")),
+        "editions NONE string reached through a proto2 field")
+
+    # --- extensions set through the API
+    m = s.new(E, explicit_int32=1, required_int32=2)
+    X = s.ext
+    m.Extensions[X(ED + "ext_int32")] = -1
+    m.Extensions[X(ED + "ext_expanded")].extend([1, 2])
+    m.Extensions[X(ED + "ext_packed")].extend([3, -4])
+    m.Extensions[X(ED + "ext_delimited_child")].a = 5
+    m.Extensions[X(ED + "ext_delimited_child")].child.s = "deep"
+    m.Extensions[X(ED + "ext_lp_child")].values.append(6)
+    m.Extensions[X(ED + "ext_closed_enum")] = 2
+    m.Extensions[X(ED + "ext_string_none")] = "none"
+    m.Extensions[X(ED + "ext_string_verify")] = "verify"
+    m.Extensions[X(ED + "ext_closed_packed")].extend([1, -3])
+    m.Extensions[X(ED + "ExtScope.scoped_open_enum")] = 1
+    m.Extensions[X(ED + "ExtScope.scoped_others")].add(x=7)
+    m.Extensions[X(ED + "from2024_packed")].extend([8, 9])
+    m.Extensions[X(ED + "from2024_verify")] = "v"
+    m.Extensions[X(ED + "mixed.p2_ext_int32")] = 10
+    m.Extensions[X(ED + "mixed.p2_ext_rep")].extend([11, 12])
+    m.Extensions[X(ED + "mixed.p2_ext_other")].x = 13
+    m.Extensions[X(ED + "mixed.p2extgroup")].g = 14
+    data = enc(m)
+    add("extensions_set", E, data, "every extension of Editions2023 set (2023, 2024, message-scoped and proto2 declarations)")
+    m = s.new(E24, implicit_int32=1)
+    m.Extensions[X(ED + "ext2024_int32")] = 0
+    m.Extensions[X(ED + "ext2024_packed")].extend([1, 2])
+    m.Extensions[X(ED + "ext2024_delimited")].a = 3
+    add("extensions_set_2024", E24, enc(m), "Editions2024 extensions (a zero is present: extensions have explicit presence)")
+
+    # --- message-level and oneof-level features (hand-built descriptor, see handbuilt_editions_fds)
+    H = ED_HANDBUILT
+    hd = hs.desc(H)
+    assert not hd.fields_by_name["a"].has_presence and hd.fields_by_name["inner"].type == FieldDescriptor.TYPE_GROUP
+    assert hd.fields_by_name["pick_inner"].type == FieldDescriptor.TYPE_MESSAGE
+
+    def addh(name, data, note):
+        return b.add("ed_handbuilt_" + name, hs, hrefs, H, [data], note=note)
+
+    addh("implicit_zeros", fv(1, 0) + fl(2, "") + fv(6, 0),
+         "message-level IMPLICIT: zeros absent")
+    addh("expanded_packed", packed_varints(3, [1, 2]) + fv(3, 3) + fv(5, 4) + packed_varints(5, [5]),
+         "message-level EXPANDED and a field-level PACKED override, each sent both ways")
+    addh("delimited_inherited", fg(4, fv(1, 0) + fv(1, 1) + fg(4, fv(1, 2)) + fg(5, fv(1, 0) + packed_varints(2, [1]) + fv(2, 2))),
+         "message-level DELIMITED inherited by the nested message's own field; the doubly nested message "
+         "overrides presence (a zero is printed) and encoding (PACKED)")
+    addh("delimited_sent_length_prefixed", fl(4, fv(1, 1)),
+         "message-level DELIMITED field sent length-prefixed")
+    addh("oneof_length_prefixed", fl(7, fv(1, 1) + fg(4, fv(1, 2))) + fv(8, 0),
+         "oneof-level LENGTH_PREFIXED member (its nested field stays DELIMITED), then an int member set to 0 (oneof: present)")
+    addh("oneof_member_sent_delimited", fg(7, fv(1, 1)),
+         "oneof-level LENGTH_PREFIXED member sent as a group")
+    addh("utf8_none_inherited", fl(2, b"\xff"), "message-level NONE string with invalid UTF-8")
+    addh("utf8_none_nested", fg(4, fl(2, b"\xff")), "nested message inherits NONE: invalid UTF-8")
+    addh("open_enum_unknown", fv(6, 9), "enum-level OPEN in a CLOSED file")
+    addh("empty", b"", "empty message")
+
+    # --- random messages of every editions type
+    gen = Gen(s, rng, [])
+    for type_name in ED_RANDOM_TYPES:
+        short = type_name[len(ED):].replace(".", "_").lower()
+        for i in range(20):
+            m = s.new(type_name)
+            density = rng.choice([0.0, 0.1, 0.2, 0.3, 0.45]) if i else 0.0
+            gen.fill(m, 0, density)
+            b.add("ed_random_%s_%03d" % (short, i), s, refs, type_name, [enc(m)],
+                  note="random %s message (density %.2f)" % (type_name, density))
+
+    # --- proto3 and its editions translation: the same bytes, the same JSON
+    def pair(name, data, note):
+        e3 = b.add("ed_pair_%s_p3" % name, s, refs, ED_P3, [data], note=note + " (proto3 original)")
+        ee = b.add("ed_pair_%s_ed" % name, s, refs, ED_ED, [data], note=note + " (edition 2023 translation)")
+        assert e3 == ee, "proto3 vs editions translation differ on %s:\n%s\n%s" % (name, e3, ee)
+
+    P = lambda f: s.num(ED_P3, f)  # noqa: E731
+    pair("zeros", b"".join(fv(P(f), 0) for f in ("i32", "i64", "u32", "u64", "s32", "s64", "b", "color")) +
+         f32(P("f32"), 0) + f64(P("f64"), 0) + f32(P("sf32"), 0) + f64(P("sf64"), 0) + ff(P("fl"), 0.0) + fd(P("db"), 0.0) +
+         fl(P("s"), "") + fl(P("by"), b"") + fv(P("opt_i32"), 0) + fl(P("opt_s"), "") + fv(P("opt_color"), 0) +
+         fd(P("opt_db"), 0.0) + fl(P("opt_by"), b""),
+         "implicit zeros (absent) and optional/explicit zeros (present)")
+    pair("repeated_mixed", fv(P("rep_i32"), 1) + packed_varints(P("rep_i32"), [2, 3]) + packed_varints(P("rep_unpacked"), [-1, 4], zz) +
+         fv(P("rep_unpacked"), zz(-5)) + packed_varints(P("rep_color"), [0, 1, 7]) + fv(P("rep_color"), 2) +
+         fd(P("rep_db"), 1.5) + fl(P("rep_db"), struct.pack("<d", -2.0)),
+         "packed and unpacked repeated fields sent both ways; unknown open-enum value")
+    pair("enum_unknown", fv(P("color"), 9) + fv(P("opt_color"), -2) + fl(P("map_s_color"), fl(1, "k") + fv(2, 5)) + fv(P("oneof_color"), 6),
+         "open enums with unknown values (singular, optional, map value, oneof)")
+    pair("oneof_and_maps", fv(P("oneof_i32"), 0) + fl(P("oneof_nested"), fv(1, 1)) + fl(P("map_s_i32"), fl(1, "a") + fv(2, 0)) +
+         fl(P("map_i32_nested"), fv(1, 3) + fl(2, fl(3, fv(1, 4)))) + fl(P("map_s_s"), fl(1, "") + fl(2, "")),
+         "oneof switching and maps with default keys/values")
+    pair("nested", fl(P("nested"), b"") + fl(P("rep_nested"), fv(1, 0)) + fl(P("rep_nested"), fl(3, fl(3, fv(1, 1)))),
+         "empty nested message (present) and nested implicit fields")
+    pair("utf8_invalid", fl(P("s"), b"\xff"), "invalid UTF-8 in a proto3 / VERIFY string")
+    pair("utf8_invalid_map_key", fl(P("map_s_s"), fl(1, b"\xff") + fl(2, "v")), "invalid UTF-8 in a proto3 / VERIFY map key")
+    pair("unknown_fields", fv(999, 1) + fl(P("nested"), fv(99, 2)) + fl(P("i32"), b"x"), "unknown fields and a wire-type mismatch")
+    gen3 = Gen(s, rng, [])
+    for i in range(20):
+        m = s.new(ED_P3)
+        density = rng.choice([0.05, 0.15, 0.3, 0.5]) if i else 0.0
+        gen3.fill(m, 0, density)
+        pair("random_%03d" % i, enc(m), "random message (density %.2f)" % density)
+
+    # --- streams
+    def rand_msgs(type_name, count, density):
+        out = []
+        for _ in range(count):
+            m = s.new(type_name)
+            gen.fill(m, 0, density)
+            out.append(enc(m))
+        return out
+
+    b.add("ed_stream_varint_2023", s, refs, E, rand_msgs(E, 15, 0.2), "varint",
+          note="15 random Editions2023 messages, varint framing")
+    b.add("ed_stream_varint_gzip_2024", s, refs, E24, rand_msgs(E24, 15, 0.3), "varint", "gzip", ext="bin.gz",
+          note="15 random Editions2024 messages, varint framing, gzip")
+    b.add("ed_stream_fixed32_gzip_proto2_uses_editions", s, refs, ED_P2_USES, rand_msgs(ED_P2_USES, 10, 0.3), "fixed32", "gzip",
+          ext="bin.gz", note="10 random Proto2UsesEditions messages, fixed32 framing, gzip")
+    msgs = rand_msgs(E, 8, 0.15)
+    msgs[2] = fv(n(E, "closed_enum"), 99) + fg(dc, fv(5, 98))  # fine: unknown closed-enum values
+    msgs[5] = fl(n(E, "verified_string"), b"\xff")  # a parse error
+    b.add("ed_stream_varint_bad_middle", s, refs, E, msgs, "varint",
+          note="message 2 holds unknown closed-enum values (fine), message 5 invalid UTF-8 in a VERIFY string")
+    msgs = rand_msgs(E, 6, 0.15)
+    msgs[3] = tag(dc, 3) + fv(1, 1)  # group running to the end of its frame
+    b.add("ed_stream_varint_gzip_unterminated_group", s, refs, E, msgs, "varint", "gzip", ext="bin.gz",
+          note="message 3 has a DELIMITED field never closed inside its frame")
+
+
+# ---------------------------------------------------------------------------
 
 
 def main():
@@ -1439,6 +1873,9 @@ def main():
     ap.add_argument("--example-descriptors", default=None,
                     help="directory holding acme_events_v1.binpb / acme_events_v2.binpb "
                          "(default: <out>/../../descriptors)")
+    ap.add_argument("--editions-descriptors", default=None,
+                    help="FileDescriptorSet (with imports) compiled by protoc from tests/schemas_editions/ "
+                         "by tests/compile_editions.sh (default: <out>/editions.binpb)")
     args = ap.parse_args()
 
     out = args.out
@@ -1457,6 +1894,16 @@ def main():
     stream_cases(b, schema, refs, random.Random(SEED + 1))
     wire_cases(b, schema, refs)
     example_cases(b, ex_dir, random.Random(SEED + 2))
+
+    ed_path = args.editions_descriptors or os.path.join(out, "editions.binpb")
+    if not os.path.exists(ed_path):
+        raise SystemExit("missing %s (run tests/compile_editions.sh first)" % ed_path)
+    ed_refs = [os.path.relpath(os.path.abspath(ed_path), os.path.abspath(out)).replace(os.sep, "/")]
+    hb_path = os.path.join(out, "editions_handbuilt.binpb")
+    with open(hb_path, "wb") as fh:
+        fh.write(handbuilt_editions_fds().SerializeToString(deterministic=True))
+    editions_cases(b, Schema([ed_path]), ed_refs, Schema([hb_path]), ["editions_handbuilt.binpb"],
+                   random.Random(SEED + 3))
 
     manifest = {"flag_sets": FLAG_SETS, "cases": b.cases}
     with open(os.path.join(out, "manifest.json"), "w", encoding="utf-8", newline="\n") as fh:

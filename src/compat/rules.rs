@@ -8,10 +8,11 @@ use std::ops::Range;
 
 use prost_reflect::{
     Cardinality, DescriptorPool, EnumDescriptor, ExtensionDescriptor, FieldDescriptor, Kind,
-    MessageDescriptor, Syntax,
+    MessageDescriptor,
 };
 
 use super::{Finding, Rule, Selection};
+use crate::features::{self, is_closed};
 
 /// Applies every static rule to the selected OLD types and everything they reference.
 /// Findings come sorted by group (type), then path, then rule; duplicates removed.
@@ -98,7 +99,8 @@ struct FieldView {
     presence: bool,
     /// A proto2 custom default, as written in the descriptor.
     default: Option<String>,
-    syntax: Syntax,
+    /// Whether a string's bytes are checked for UTF-8 when parsed.
+    validates_utf8: bool,
     is_extension: bool,
     /// A map entry's key or value: always printed, so presence means nothing there.
     in_map_entry: bool,
@@ -115,9 +117,9 @@ impl FieldView {
             is_group: f.is_group(),
             is_map: f.is_map(),
             json_name: f.json_name().to_owned(),
-            presence: f.supports_presence(),
+            presence: features::has_presence(f),
             default: f.field_descriptor_proto().default_value.clone(),
-            syntax: f.parent_file().syntax(),
+            validates_utf8: features::validates_utf8(&f.options(), f.parent_file().syntax()),
             is_extension: false,
             in_map_entry: f.parent_message().is_map_entry(),
         }
@@ -135,7 +137,7 @@ impl FieldView {
             json_name: e.json_name().to_owned(),
             presence: e.supports_presence(),
             default: e.field_descriptor_proto().default_value.clone(),
-            syntax: e.parent_file().syntax(),
+            validates_utf8: features::validates_utf8(&e.options(), e.parent_file().syntax()),
             is_extension: true,
             in_map_entry: false,
         }
@@ -846,8 +848,8 @@ impl Checker {
         }
         if matches!(o.kind, Kind::String)
             && matches!(n.kind, Kind::String)
-            && o.syntax == Syntax::Proto2
-            && n.syntax == Syntax::Proto3
+            && !o.validates_utf8
+            && n.validates_utf8
         {
             self.push(
                 Rule::FieldUtf8ValidationAdded,
@@ -969,11 +971,6 @@ impl Checker {
             &n.values().map(|v| v.number() as i64).collect::<Vec<_>>(),
         );
     }
-}
-
-/// Closedness follows the file's syntax, as the transcoder decides it.
-fn is_closed(e: &EnumDescriptor) -> bool {
-    e.parent_file().syntax() == Syntax::Proto2
 }
 
 /// NEW's implicit-presence default, as a report names it (an enum's value 0 by name).

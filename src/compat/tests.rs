@@ -1119,3 +1119,106 @@ fn a_proto2_map_ported_to_proto3_finds_nothing_map_entries_always_print() {
         &p3("message M { map<int32, int32> m = 1; }"),
     );
 }
+
+// Editions: compat compares resolved features, so a proto3 -> editions move that keeps
+// behaviour finds nothing, and one that changes it finds what the proto2/proto3 change
+// would. The editions sets are built by protoc from tests/schemas_compat_editions.
+
+/// The proto3 schema those editions files translate.
+fn p3_base(b: &str, e: &str) -> String {
+    p3(&format!(
+        "enum E {{ E0 = 0; E1 = 1; }}
+         message Inner {{ int32 x = 1; }}
+         message M {{ {a} int32 a = 1; optional int32 b = 2; {e} E e = 3; repeated int32 r = 4;
+           string s = 5; Inner m = 6; map<string, int32> counts = 7; }}",
+        a = b
+    ))
+}
+
+fn editions(name: &str) -> DescriptorPool {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/compat_editions")
+        .join(format!("{name}.binpb"));
+    crate::registry::load_paths(&[path]).unwrap()
+}
+
+fn levels(all: &[Finding]) -> Vec<(Rule, &str, Level)> {
+    all.iter()
+        .map(|f| (f.rule, f.path.as_str(), f.level))
+        .collect()
+}
+
+#[test]
+fn a_faithful_editions_translation_of_proto3_finds_nothing_either_way() {
+    let p3 = pool(&p3_base("", ""));
+    let ed = editions("faithful");
+    let there = check(&p3, &ed, &Selection::default());
+    assert!(there.is_empty(), "{there:#?}");
+    let back = check(&ed, &p3, &Selection::default());
+    assert!(back.is_empty(), "{back:#?}");
+}
+
+#[test]
+fn explicit_presence_in_editions_finds_what_proto3_optional_finds() {
+    let base = pool(&p3_base("", ""));
+    // Gaining presence: what proto3 finds (nothing today), editions finds.
+    let ours = check(&base, &editions("presence"), &Selection::default());
+    let proto3 = check(
+        &base,
+        &pool(&p3_base("optional", "")),
+        &Selection::default(),
+    );
+    assert_eq!(levels(&ours), levels(&proto3));
+    // Losing it: a finding, the same.
+    let ours = check(&editions("presence"), &base, &Selection::default());
+    let proto3 = check(
+        &pool(&p3_base("optional", "")),
+        &base,
+        &Selection::default(),
+    );
+    assert!(!proto3.is_empty(), "the proto3 change is a finding");
+    assert_eq!(levels(&ours), levels(&proto3));
+}
+
+#[test]
+fn a_closed_editions_enum_is_open_to_closed() {
+    let old = pool(&p3_base("", "optional"));
+    let all = check(&old, &editions("closed"), &Selection::default());
+    assert_eq!(
+        levels(&all),
+        vec![(Rule::EnumOpenToClosed, "t.E", Level::Json)],
+        "{all:#?}"
+    );
+}
+
+#[test]
+fn a_delimited_editions_field_is_a_group() {
+    let all = check(
+        &pool(&p3_base("", "")),
+        &editions("delimited"),
+        &Selection::default(),
+    );
+    assert!(
+        all.iter()
+            .any(|f| f.rule == Rule::FieldGroupChanged && f.path == "t.M.m"),
+        "{all:#?}"
+    );
+}
+
+#[test]
+fn utf8_validation_follows_the_editions_feature() {
+    let p3 = pool(&p3_base("", ""));
+    let none = editions("utf8_none");
+    let added = check(&none, &p3, &Selection::default());
+    assert_eq!(
+        levels(&added),
+        vec![(
+            Rule::FieldUtf8ValidationAdded,
+            "t.M.s",
+            Rule::FieldUtf8ValidationAdded.level()
+        )],
+        "{added:#?}"
+    );
+    let dropped = check(&p3, &none, &Selection::default());
+    assert!(dropped.is_empty(), "{dropped:#?}");
+}

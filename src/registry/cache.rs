@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use prost::Message as _;
 use prost_types::FileDescriptorSet;
 
 use super::load::{is_descriptor_set_name, PoolBuilder};
@@ -236,14 +235,13 @@ impl RegistryCache {
         for (key, r) in fetched {
             self.object_reads.fetch_add(1, Ordering::SeqCst);
             let name = self.store.describe(&key);
-            let parsed =
-                r.map_err(|e| e.to_string()).and_then(|f| {
-                    match FileDescriptorSet::decode(f.body.as_ref()) {
-                        Ok(s) if !s.file.is_empty() => Ok((f.etag, s)),
-                        Ok(_) => Err(format!("{name}: not a FileDescriptorSet: no files in it")),
-                        Err(e) => Err(format!("{name}: not a FileDescriptorSet: {e}")),
-                    }
-                });
+            let parsed = r.map_err(|e| e.to_string()).and_then(|f| {
+                match super::decode_set(f.body.as_ref()) {
+                    Ok(s) if !s.file.is_empty() => Ok((f.etag, s)),
+                    Ok(_) => Err(format!("{name}: not a FileDescriptorSet: no files in it")),
+                    Err(e) => Err(format!("{name}: not a FileDescriptorSet: {e}")),
+                }
+            });
             match parsed {
                 Ok(v) => {
                     sets.insert(key, v);

@@ -12,6 +12,15 @@ use super::RegistryError;
 /// Extensions taken as binary FileDescriptorSets.
 pub const DESCRIPTOR_SET_EXTENSIONS: &[&str] = &["binpb", "pb", "desc"];
 
+/// Decodes a binary FileDescriptorSet, its editions files lowered to the proto2 view
+/// prost-reflect takes (see `editions`). Every reader of set bytes goes through here: the
+/// features live only in the bytes, not in the prost-types structs.
+pub fn decode_set(bytes: &[u8]) -> Result<FileDescriptorSet, String> {
+    let mut set = FileDescriptorSet::decode(bytes).map_err(|e| e.to_string())?;
+    super::editions::lower(&mut set, bytes)?;
+    Ok(set)
+}
+
 /// Whether an object key or file name is a descriptor set (by extension).
 pub fn is_descriptor_set_name(name: &str) -> bool {
     name.rsplit_once('.')
@@ -38,13 +47,20 @@ impl PoolBuilder {
         let mut fresh: Vec<FileDescriptorProto> = Vec::new();
         for mut file in set.file {
             // prost-reflect 0.16 panics (an index out of bounds while labelling the error)
-            // on a syntax it does not know, e.g. "editions": refuse it here, by name.
+            // on a syntax it does not know: refuse it here, by name. Editions files arrive
+            // here lowered to proto2 by `add_set_bytes`, which alone has the bytes that
+            // hold their features.
             if let Some(syntax) = file.syntax.as_deref() {
                 if !matches!(syntax, "" | "proto2" | "proto3") {
+                    let hint = if syntax == "editions" {
+                        " here; give the descriptor set as bytes"
+                    } else {
+                        " (proto2, proto3 and editions are)"
+                    };
                     return Err(RegistryError::InvalidDescriptorSet {
                         source_name: source.to_owned(),
                         reason: format!(
-                            "{}: syntax {syntax:?} is not supported (proto2 and proto3 are)",
+                            "{}: syntax {syntax:?} is not supported{hint}",
                             file.name()
                         ),
                     });
@@ -77,16 +93,13 @@ impl PoolBuilder {
 
     /// Decodes and adds a binary FileDescriptorSet.
     pub fn add_set_bytes(&mut self, bytes: &[u8], source: &str) -> Result<(), RegistryError> {
-        let set =
-            FileDescriptorSet::decode(bytes).map_err(|e| RegistryError::InvalidDescriptorSet {
-                source_name: source.to_owned(),
-                reason: e.to_string(),
-            })?;
+        let invalid = |reason: String| RegistryError::InvalidDescriptorSet {
+            source_name: source.to_owned(),
+            reason,
+        };
+        let set = decode_set(bytes).map_err(invalid)?;
         if set.file.is_empty() && !bytes.is_empty() {
-            return Err(RegistryError::InvalidDescriptorSet {
-                source_name: source.to_owned(),
-                reason: "not a FileDescriptorSet (no files in it)".into(),
-            });
+            return Err(invalid("not a FileDescriptorSet (no files in it)".into()));
         }
         self.add_set(set, source)
     }
@@ -196,17 +209,78 @@ pub fn compile_protos(
     files: &[PathBuf],
     includes: &[PathBuf],
 ) -> Result<FileDescriptorSet, RegistryError> {
-    let mut compiler = protox::Compiler::new(includes).map_err(protox_error)?;
+    use protox::file::{ChainFileResolver, GoogleFileResolver, IncludeFileResolver};
+    let error = |e| protox_error(e, files, includes);
+    // `google/protobuf/*.proto` resolve to the built-in well-known types first, as buf
+    // resolves them: an include path holding another protobuf release's copies (every
+    // schema with custom options imports descriptor.proto) cannot change their meaning.
+    let mut resolver = ChainFileResolver::new();
+    resolver.add(GoogleFileResolver::new());
+    for include in includes {
+        resolver.add(IncludeFileResolver::new(include.clone()));
+    }
+    let mut compiler = protox::Compiler::with_file_resolver(resolver);
     compiler.include_imports(true).include_source_info(false);
     for f in files {
-        compiler.open_file(f).map_err(protox_error)?;
+        compiler.open_file(f).map_err(error)?;
     }
     Ok(compiler.file_descriptor_set())
 }
 
-fn protox_error(e: protox::Error) -> RegistryError {
+fn protox_error(e: protox::Error, files: &[PathBuf], includes: &[PathBuf]) -> RegistryError {
+    // protox parses proto2 and proto3 only: an editions file fails on its first line, with
+    // a message that does not say why. Say why, and what builds such a set.
+    if e.is_parse() {
+        let failed: Vec<PathBuf> = match e.file() {
+            Some(name) => includes
+                .iter()
+                .map(|i| i.join(name))
+                .chain([PathBuf::from(name)])
+                .collect(),
+            None => files.to_vec(),
+        };
+        if let Some(path) = failed.iter().find(|p| declares_edition(p)) {
+            return RegistryError::Compile(format!(
+                "{}: an editions file (`edition = ...`), which protox cannot compile: build the \
+                 descriptor set with `protoc --include_imports -o SET.binpb` or `buf build -o \
+                 SET.binpb`, and give protolake the set",
+                path.display()
+            ));
+        }
+    }
     // protox's Debug form is protoc-like: `file.proto:LINE:COL: message`.
     RegistryError::Compile(format!("{e:?}"))
+}
+
+/// Whether a `.proto` file opens with an `edition = "..."` declaration.
+fn declares_edition(path: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return false;
+    };
+    let mut in_block_comment = false;
+    for line in text.lines() {
+        let mut line = line.trim();
+        if in_block_comment {
+            match line.find("*/") {
+                Some(end) => {
+                    line = line[end + 2..].trim();
+                    in_block_comment = false;
+                }
+                None => continue,
+            }
+        }
+        if line.starts_with("/*") {
+            in_block_comment = !line.contains("*/");
+            continue;
+        }
+        if line.is_empty() || line.starts_with("//") {
+            continue;
+        }
+        return line
+            .strip_prefix("edition")
+            .is_some_and(|rest| rest.trim_start().starts_with('='));
+    }
+    false
 }
 
 /// Loads and merges every path into one pool.
@@ -244,5 +318,34 @@ mod tests {
             err.contains("new.proto: syntax \"editions\" is not supported"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn an_editions_proto_gets_one_line_naming_protoc_and_buf() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ed.proto");
+        std::fs::write(
+            &path,
+            "// A schema in editions.\n/* a block\n comment */\nedition = \"2023\";\npackage e;\nmessage M { int32 a = 1; }\n",
+        )
+        .unwrap();
+        let err = compile_protos(std::slice::from_ref(&path), &[dir.path().to_owned()])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with(&format!("{}: an editions file", path.display())),
+            "{err}"
+        );
+        assert!(
+            err.contains("protoc --include_imports -o") && err.contains("buf build -o"),
+            "{err}"
+        );
+        // A proto3 file with a parse error keeps protox's own message.
+        std::fs::write(&path, "syntax = \"proto3\";\nmessage M { int32 a = ; }\n").unwrap();
+        let err = compile_protos(&[path], &[dir.path().to_owned()])
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("editions"), "{err}");
     }
 }

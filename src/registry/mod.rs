@@ -2,11 +2,12 @@
 //! from a store (an S3 prefix or a directory) and cached with hot reload.
 
 pub mod cache;
+mod editions;
 pub mod load;
 pub mod routes;
 
 pub use cache::{LookupError, RegistryCache};
-pub use load::{compile_protos, load_paths, PoolBuilder};
+pub use load::{compile_protos, decode_set, load_paths, PoolBuilder};
 pub use routes::{Route, Routes};
 
 use crate::transcode::Transcoder;

@@ -224,6 +224,22 @@ impl Session<'_> {
     pub fn transcode(&mut self, bytes: &[u8], out: &mut Vec<u8>) -> Result<()> {
         #[cfg(feature = "second-opinion")]
         if let Some(desc) = &self.descriptor {
+            // prost-reflect sees an editions file as the proto2 view the registry made of
+            // it, without the features recorded beside it: a second opinion it cannot give.
+            if let Some(file) = desc
+                .parent_pool()
+                .files()
+                .find(crate::features::is_editions)
+            {
+                return Err(TranscodeError {
+                    offset: 0,
+                    kind: TranscodeErrorKind::Reflect(format!(
+                        "the {} engine does not support editions ({} is an editions file): use the direct engine",
+                        if self.engine == Engine::Serde { "serde" } else { "reflect" },
+                        file.name()
+                    )),
+                });
+            }
             return match self.engine {
                 Engine::Serde => second_opinion::transcode_serde(desc, bytes, &self.options, out),
                 _ => second_opinion::transcode(desc, bytes, &self.options, self.max_depth, out),

@@ -9,6 +9,7 @@ use prost_reflect::{
 };
 
 use super::json::escape_into;
+use crate::features::{has_presence, validates_utf8};
 
 /// Well-known types with a special JSON form. `google.protobuf.Empty` is deliberately
 /// absent: the reference prints it as an ordinary (empty) message.
@@ -231,7 +232,7 @@ impl Plans {
             enum_index.insert(e.full_name().to_owned(), enums.len() as u32);
             enums.push(EnumPlan {
                 values,
-                closed: e.parent_file().syntax() == Syntax::Proto2,
+                closed: crate::features::is_closed(&e),
                 null_value: e.full_name() == "google.protobuf.NullValue",
             });
         }
@@ -248,7 +249,7 @@ impl Plans {
                 ext.is_group(),
                 &by_name,
                 &enum_index,
-                ext.parent_file().syntax(),
+                validates_utf8(&ext.options(), ext.parent_file().syntax()),
             );
             extensions
                 .entry(ext.containing_message().full_name().to_owned())
@@ -324,7 +325,7 @@ fn field_type(
     is_group: bool,
     by_name: &HashMap<Box<str>, u32>,
     enum_index: &HashMap<String, u32>,
-    syntax: Syntax,
+    validate_utf8: bool,
 ) -> FieldType {
     let s = match kind {
         Kind::Double => Scalar::Double,
@@ -335,10 +336,7 @@ fn field_type(
         Kind::Fixed64 => Scalar::Fixed64,
         Kind::Fixed32 => Scalar::Fixed32,
         Kind::Bool => Scalar::Bool,
-        // proto3 validates UTF-8 when parsing; proto2 does not (upb and C++ agree).
-        Kind::String => Scalar::String {
-            validate_utf8: syntax == Syntax::Proto3,
-        },
+        Kind::String => Scalar::String { validate_utf8 },
         Kind::Bytes => Scalar::Bytes,
         Kind::Uint32 => Scalar::Uint32,
         Kind::Sfixed32 => Scalar::Sfixed32,
@@ -369,7 +367,7 @@ fn field_plan(
         Label::Map
     } else if f.is_list() {
         Label::Repeated
-    } else if f.supports_presence() {
+    } else if has_presence(f) {
         Label::Explicit
     } else {
         Label::Implicit
@@ -378,7 +376,13 @@ fn field_plan(
         number: f.number(),
         json_key: quoted_key(f.json_name()),
         proto_key: quoted_key(f.name()),
-        ty: field_type(&f.kind(), f.is_group(), by_name, enum_index, syntax),
+        ty: field_type(
+            &f.kind(),
+            f.is_group(),
+            by_name,
+            enum_index,
+            validates_utf8(&f.options(), syntax),
+        ),
         label,
         oneof: f
             .containing_oneof()
