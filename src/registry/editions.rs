@@ -479,3 +479,104 @@ mod raw {
         pub json_format: Option<i32>,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost_types::FieldDescriptorProto;
+
+    /// A set of one editions file: `fields` in message `M`, the file's `edition` number
+    /// appended as raw bytes (prost-types has no field for it).
+    fn set_bytes(edition: i32, fields: Vec<FieldDescriptorProto>) -> Vec<u8> {
+        let file = FileDescriptorProto {
+            name: Some("e.proto".into()),
+            package: Some("e".into()),
+            syntax: Some("editions".into()),
+            message_type: vec![DescriptorProto {
+                name: Some("M".into()),
+                field: fields,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let mut file = file.encode_to_vec();
+        prost::encoding::int32::encode(14, &edition, &mut file);
+        let mut set = Vec::new();
+        prost::encoding::bytes::encode(1, &file, &mut set);
+        set
+    }
+
+    fn field(name: &str, number: i32, json: &str) -> FieldDescriptorProto {
+        FieldDescriptorProto {
+            name: Some(name.into()),
+            number: Some(number),
+            label: Some(Label::Optional as i32),
+            r#type: Some(Type::Int32 as i32),
+            json_name: Some(json.into()),
+            ..Default::default()
+        }
+    }
+
+    fn lowered(bytes: &[u8]) -> Result<FileDescriptorSet, String> {
+        let mut set = FileDescriptorSet::decode(bytes).unwrap();
+        lower(&mut set, bytes).map(|()| set)
+    }
+
+    #[test]
+    fn an_edition_this_build_does_not_resolve_is_refused_by_name() {
+        let err = lowered(&set_bytes(1002, vec![field("a", 1, "a")])).unwrap_err();
+        assert_eq!(
+            err,
+            "e.proto: edition 2026 is not supported (editions 2023 and 2024 are)"
+        );
+        let set = lowered(&set_bytes(EDITION_2024, vec![field("a", 1, "a")])).unwrap();
+        assert_eq!(set.file[0].syntax(), "proto2");
+    }
+
+    #[test]
+    fn fields_printing_under_one_json_name_are_refused_naming_both() {
+        let err = lowered(&set_bytes(
+            EDITION_2023,
+            vec![field("foo_bar", 1, "fooBar"), field("fooBar", 2, "fooBar")],
+        ))
+        .unwrap_err();
+        assert!(
+            err.contains("message e.M: fields \"foo_bar\" and \"fooBar\""),
+            "{err}"
+        );
+        // A custom JSON name that is another field's name.
+        let err = lowered(&set_bytes(
+            EDITION_2023,
+            vec![field("a", 1, "b"), field("b", 2, "b2")],
+        ))
+        .unwrap_err();
+        assert!(
+            err.contains("fields \"a\" and \"b\" have the same JSON name \"b\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn defaults_of_2023_explicit_presence_verified_strings_open_enums() {
+        let mut s = field("s", 1, "s");
+        s.r#type = Some(Type::String as i32);
+        let mut r = field("r", 2, "r");
+        r.label = Some(Label::Repeated as i32);
+        let set = lowered(&set_bytes(EDITION_2023, vec![s, r])).unwrap();
+        let m = &set.file[0].message_type[0];
+        let records = |f: &FieldDescriptorProto| -> Vec<(String, String)> {
+            f.options
+                .iter()
+                .flat_map(|o| &o.uninterpreted_option)
+                .map(|u| (u.name[1].name_part.clone(), u.identifier_value().to_owned()))
+                .collect()
+        };
+        // Explicit presence is proto2's own: no record; the string is verified.
+        assert_eq!(
+            records(&m.field[0]),
+            [("utf8_validation".into(), "VERIFY".into())]
+        );
+        // Repeated scalars are packed.
+        assert_eq!(m.field[1].options.as_ref().unwrap().packed, Some(true));
+    }
+}
