@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Judges `protolake schema ddl` with a real SQL parser and real readers.
 
-For the example schemas and the test schemas (nested, repeated, maps, well-known types,
-extensions): the Parquet DDL is parsed by sqlglot (Athena dialect), and its columns and
+For the example schemas, the test schemas (nested, repeated, maps, well-known types,
+extensions) and an editions set: the Parquet DDL is parsed by sqlglot (Athena dialect), and its columns and
 types must equal the schema of a Parquet file protolake wrote for the same type, as pyarrow
 reads it, mapped to Hive types here (independently of protolake's own mapping). The NDJSON
 DDL must parse too, with every JSON key either a column or mapped to one. Then DuckDB reads
@@ -36,6 +36,9 @@ TYPES = [
     ("descriptors", "acme.events.v1.PageView"),
     ("tests/fixtures/testschemas.binpb", "protolake.test3.TestAllTypesProto3"),
     ("tests/fixtures/testschemas.binpb", "protolake.test2.TestAllTypesProto2"),
+    # Editions (a protoc-built set): presence and the rest from resolved features.
+    ("tests/fixtures/editions.binpb", "protolake.editions.Editions2023"),
+    ("tests/fixtures/editions.binpb", "protolake.editions.Editions2024"),
 ]
 
 
