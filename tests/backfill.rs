@@ -226,9 +226,15 @@ impl Workers {
     /// Waits until the queue is empty, stops the workers with SIGTERM (each must exit 0
     /// having failed nothing) and returns how many messages they received in all.
     async fn drain(self, sqs: &aws_sdk_sqs::Client, queue: &str) -> u64 {
-        let until = Instant::now() + Duration::from_secs(120);
-        while depth(sqs, queue).await != (0, 0) {
-            if Instant::now() > until {
+        // A hang guard, not a speed limit: it fires only when the queue stops moving.
+        let mut last = depth(sqs, queue).await;
+        let mut moved = Instant::now();
+        while last != (0, 0) {
+            let now = depth(sqs, queue).await;
+            if now != last {
+                (last, moved) = (now, Instant::now());
+            }
+            if moved.elapsed() > Duration::from_secs(120) {
                 let mut logs = String::new();
                 for (mut child, mut log) in self.children {
                     let _ = child.kill();
@@ -238,11 +244,13 @@ impl Workers {
                     log.read_to_string(&mut logs).unwrap();
                 }
                 panic!(
-                    "hang guard: the queue did not drain: {:?}; workers' logs:\n{logs}",
+                    "hang guard: the queue stopped draining for 120 s at {:?}; workers' logs:\n{logs}",
                     depth(sqs, queue).await
                 );
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            if last != (0, 0) {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
         }
         let mut received = 0;
         for (mut child, mut log) in self.children {

@@ -16,7 +16,7 @@ use serde_json::Value;
 use support::aws::{bucket, clients, get};
 use support::events::{notification, sqs_event};
 use support::moto::moto;
-use support::{json_diff, path_str, root, run, run_with};
+use support::{json_diff, path_str, root, run, run_with, Run};
 
 fn python() -> PathBuf {
     root().join(".venv/bin/python")
@@ -133,6 +133,19 @@ async fn a_protoc_built_editions_set_publishes_routes_and_lands_through_the_serv
     }
 }
 
+/// `schema compile -I INCLUDE PROTO -o OUT`.
+fn compile(include: &std::path::Path, proto: &std::path::Path, out: &std::path::Path) -> Run {
+    run(&[
+        "schema",
+        "compile",
+        "-I",
+        &path_str(include),
+        &path_str(proto),
+        "-o",
+        &path_str(out),
+    ])
+}
+
 #[test]
 fn schema_compile_of_an_editions_file_says_so_in_one_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -143,16 +156,7 @@ fn schema_compile_of_an_editions_file_says_so_in_one_line() {
     )
     .unwrap();
     let out = dir.path().join("orders.binpb");
-    let r = run(&[
-        "schema",
-        "compile",
-        "-I",
-        &path_str(dir.path()),
-        &path_str(&proto),
-        "-o",
-        &path_str(&out),
-    ]);
-    let line = r.assert_clean_failure();
+    let line = compile(dir.path(), &proto, &out).assert_clean_failure();
     assert!(line.contains("orders.proto: an editions file"), "{line}");
     assert!(
         line.contains("protoc --include_imports -o") && line.contains("buf build -o"),
@@ -247,15 +251,7 @@ fn google_protobuf_imports_resolve_to_the_built_in_types_before_the_include_path
     )
     .unwrap();
     let out = dir.path().join("event.binpb");
-    let r = run(&[
-        "schema",
-        "compile",
-        "-I",
-        &path_str(dir.path()),
-        &path_str(&proto),
-        "-o",
-        &path_str(&out),
-    ]);
+    let r = compile(dir.path(), &proto, &out);
     assert_eq!(r.status, Some(0), "{}", r.stderr);
     // The set works: a Timestamp prints in its RFC 3339 form.
     let r = run_with(
