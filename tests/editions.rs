@@ -156,7 +156,8 @@ fn schema_compile_of_an_editions_file_says_so_in_one_line() {
     )
     .unwrap();
     let out = dir.path().join("orders.binpb");
-    let line = compile(dir.path(), &proto, &out).assert_clean_failure();
+    let r = compile(dir.path(), &proto, &out);
+    let line = r.assert_clean_failure();
     assert!(line.contains("orders.proto: an editions file"), "{line}");
     assert!(
         line.contains("protoc --include_imports -o") && line.contains("buf build -o"),
