@@ -198,6 +198,20 @@ impl Transcoder {
                 }
                 Engine::Direct => None,
             },
+            // prost-reflect sees an editions file as the proto2 view the registry made of
+            // it, without the features recorded beside it: a second opinion it cannot give.
+            // Decided once here, not per message (the serde engine is the bench baseline).
+            #[cfg(feature = "second-opinion")]
+            refusal: (engine != Engine::Direct)
+                .then(|| self.pool.files().find(crate::features::is_editions))
+                .flatten()
+                .map(|file| {
+                    format!(
+                        "the {} engine does not support editions ({} is an editions file): use the direct engine",
+                        if engine == Engine::Serde { "serde" } else { "reflect" },
+                        file.name()
+                    )
+                }),
             engine,
         }
     }
@@ -214,6 +228,9 @@ pub struct Session<'t> {
     /// Set for the reflect and serde engines.
     #[cfg(feature = "second-opinion")]
     descriptor: Option<MessageDescriptor>,
+    /// Why the reflect or serde engine refuses this pool (editions), if it does.
+    #[cfg(feature = "second-opinion")]
+    refusal: Option<String>,
     #[cfg_attr(not(feature = "second-opinion"), allow(dead_code))]
     engine: Engine,
 }
@@ -224,20 +241,10 @@ impl Session<'_> {
     pub fn transcode(&mut self, bytes: &[u8], out: &mut Vec<u8>) -> Result<()> {
         #[cfg(feature = "second-opinion")]
         if let Some(desc) = &self.descriptor {
-            // prost-reflect sees an editions file as the proto2 view the registry made of
-            // it, without the features recorded beside it: a second opinion it cannot give.
-            if let Some(file) = desc
-                .parent_pool()
-                .files()
-                .find(crate::features::is_editions)
-            {
+            if let Some(reason) = &self.refusal {
                 return Err(TranscodeError {
                     offset: 0,
-                    kind: TranscodeErrorKind::Reflect(format!(
-                        "the {} engine does not support editions ({} is an editions file): use the direct engine",
-                        if self.engine == Engine::Serde { "serde" } else { "reflect" },
-                        file.name()
-                    )),
+                    kind: TranscodeErrorKind::Reflect(reason.clone()),
                 });
             }
             return match self.engine {
