@@ -93,9 +93,12 @@ check-fixtures: fixtures
 	@test -z "$$(git status --porcelain --untracked-files=all -- tests/fixtures examples)" || { echo "untracked fixture files: run 'make fixtures' and commit"; git status --short -- tests/fixtures examples | head; exit 1; }
 
 # Throughput (MB/s of protobuf input, msgs/s) and peak RSS, end to end, against the reflect
-# engine and Python json_format; plus the 1 GiB streaming run. Numbers, never assertions.
+# engine, a prost+pbjson codegen baseline (bench/codegen: its own workspace, lock file and
+# target dir) and Python json_format; plus small objects through `run` and the 1 GiB
+# streaming run. Numbers, never assertions.
 bench: build setup
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	CARGO_TARGET_DIR=bench/codegen/target cargo build --release --locked --manifest-path bench/codegen/Cargo.toml
 	$(PY) bench/run.py $(BENCH_ARGS)
 
 bench-quick:

@@ -1,29 +1,64 @@
 #!/usr/bin/env python3
-"""End-to-end throughput benchmark of `protolake decode` (what `make bench` runs).
+"""End-to-end throughput benchmark of `protolake decode` and `protolake run` (what `make bench` runs).
 
     cargo build --release
+    cargo build --release --locked --manifest-path bench/codegen/Cargo.toml   # the codegen baseline
     .venv/bin/python -m pip install -r bench/requirements.txt
     .venv/bin/python bench/run.py [--quick]
 
 Builds two deterministic (seeded) corpora in bench/out/ -- analytics events
 (bench/analytics.proto, ~410 B/message) and OpenTelemetry ExportTraceServiceRequest
 (~14 KB/message) -- each ~64 MiB of uncompressed protobuf (4 MiB with --quick), stored as a
-gzip'd varint-delimited stream. Then times, one child process per run, best of 3:
+gzip'd varint-delimited stream. Then times, one child process per run, best of 3 ("1 core" =
+pinned with taskset -c 0):
 
-  * gzip -dc FILE > /dev/null           (decompression alone, for reference)
-  * protolake decode (direct engine)    (the default)
+  * gzip -dc FILE > /dev/null           (decompression alone, for reference; no ratio)
+  * gunzip alone (flate2 zlib-rs), 1 core
+                                        (`baseline gunzip`: the same gzip backend protolake
+                                          uses, bytes discarded: the ceiling of one gzip'd
+                                          stream on one core; its ratio is that ceiling)
+  * protolake decode (direct engine)    (the default; 1 core, then all cores "pipelined":
+                                          decompression on a second core, one transcoding
+                                          thread -- `--threads 1` when the binary has it)
+  * protolake decode --threads 2        (only if `protolake decode --help` lists --threads:
+                                          the default engine, 2 cores, two threads transcoding
+                                          one stream's frames)
   * protolake decode --engine serde     (prost-reflect DynamicMessage decode + its serde_json
                                           output, as shipped: the baseline the ratios use)
   * protolake decode --engine reflect   (the same decoder behind our normalizer and tree
                                           printer: the reference-exact second opinion)
-  * python json_format.MessageToDict + json.dumps (upb), on a ~5 MB prefix
+  * codegen (prost structs + pbjson), 1 core
+                                        (`baseline codegen`: prost-generated structs,
+                                          Message::decode + serde_json::to_writer of pbjson's
+                                          impls, what a Rust service that knows its types at
+                                          compile time would write. A SPEED baseline, not a
+                                          correctness one: pbjson differs from canonical proto3
+                                          JSON in corners (e.g. Timestamps end in +00:00, not
+                                          Z). The notes compare its JSON with protolake's on
+                                          the first 200 messages (top-level keys; a note, never
+                                          a failure))
+  * protolake decode --format parquet (zstd), 1 core
+  * python json_format.MessageToDict + json.dumps (upb), and MessageToDict -> pyarrow ->
+    Parquet, on a ~5 MB prefix (skipped with --no-python)
 
-and a 1 GiB uncompressed varint stream piped from this script into
+The `baseline` binary is bench/codegen (its own Cargo workspace and lock file, prost 0.14 +
+pbjson 0.9, protos compiled with protox in build.rs; OTel protos vendored in
+bench/codegen/proto/). If it is not built, its two rows are skipped with a note.
+
+Then a small-objects run: 1,000 single-message gzip'd analytics objects (the corpus's first
+1,000 messages, one per file) under bench/out/small/src/events/, a registry
+bench/out/small/registry (the analytics descriptor set + routes.json: prefix events/,
+framing single), and `protolake run -q -j1` and `-j2` over it, a fresh landing directory each
+run, which must hold 1,000 .ndjson files afterwards; objects/s, MB/s of protobuf, and j2/j1.
+
+And a 1 GiB uncompressed varint stream piped from this script into
 `protolake decode --compression none -` (64 MiB with --quick), whose peak RSS must stay
-under 64 MiB. Throughput is MB/s (10^6 bytes) of UNCOMPRESSED protobuf input; peak RSS is
-the child's own (GNU time's %M, else VmHWM polled from /proc; see run_child).
+under 64 MiB (and the same to Parquet). Throughput is MB/s (10^6 bytes) of UNCOMPRESSED
+protobuf input; peak RSS is the child's own (GNU time's %M, else VmHWM polled from /proc;
+see run_child).
 
-Prints a markdown table. Exits 1 only if a protolake run failed (never on timings).
+Prints a markdown table. Exits 1 only if a protolake run failed (never on timings, never on
+the codegen baseline).
 """
 
 from __future__ import annotations
@@ -63,6 +98,19 @@ ENGINE_NOTES = {
 
 ANALYTICS_TYPE = "bench.analytics.v1.AnalyticsEvent"
 OTEL_TYPE = "opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest"
+
+# bench/codegen's binary (prost structs + pbjson; flate2 zlib-rs gunzip).
+CODEGEN = BENCH / "codegen"
+BASELINE = CODEGEN / "target" / "release" / "baseline"
+CODEGEN_LABEL = "codegen (prost structs + pbjson)"
+GUNZIP_LABEL = "gunzip alone (flate2 zlib-rs)"
+GZIP_LABEL = "gzip -dc (decompression only)"
+# Rows printed without the "vs DynamicMessage" ratio.
+NO_RATIO = {GZIP_LABEL}
+
+# The small-objects run (`protolake run` over many tiny objects).
+SMALL = OUT / "small"
+SMALL_OBJECTS = 1000
 
 
 # ---------------------------------------------------------------------------------------
@@ -595,6 +643,164 @@ def sanity_check(protolake: Path, desc: Path, type_name: str, path: Path, count:
     return f"DIFFERS from json_format at message {bad}"
 
 
+def head_frames(path: Path, count: int) -> list[bytes]:
+    """The first `count` messages (without their length prefixes) of a gzip'd varint stream."""
+    from google.protobuf.internal.decoder import _DecodeVarint
+
+    out = []
+    with gzip.open(path, "rb") as f:
+        data = f.read(count * 64 * 1024)
+    pos = 0
+    while len(out) < count and pos < len(data):
+        size, start = _DecodeVarint(data, pos)
+        if start + size > len(data):
+            break
+        out.append(data[start:start + size])
+        pos = start + size
+    return out
+
+
+def _first_difference(a, b, path=""):
+    """The path of the first value that differs between two JSON values, or None."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in list(a) + [k for k in b if k not in a]:
+            if k not in a or k not in b:
+                return f"{path}.{k}"
+            d = _first_difference(a[k], b[k], f"{path}.{k}")
+            if d:
+                return d
+        return None
+    if isinstance(a, list) and isinstance(b, list):
+        for i, (x, y) in enumerate(zip(a, b)):
+            d = _first_difference(x, y, f"{path}[{i}]")
+            if d:
+                return d
+        return None if len(a) == len(b) else f"{path}[{min(len(a), len(b))}]"
+    return None if a == b else (path or ".")
+
+
+def _lookup(v, path):
+    for part in path.replace("[", ".[").strip(".").split("."):
+        if part.startswith("["):
+            v = v[int(part[1:-1])]
+        else:
+            v = v.get(part, "<absent>") if isinstance(v, dict) else "<absent>"
+    return v
+
+
+def codegen_check(protolake: Path, baseline: Path, kind: str, desc: Path, type_name: str,
+                  path: Path, count: int) -> str:
+    """Compares the codegen baseline's JSON with protolake's on the first `count` messages:
+    the same top-level keys in every object is what is asked of it (pbjson is a speed
+    baseline; its JSON may differ in corners), and how many objects are identical."""
+    frames = head_frames(path, count)
+    with tempfile.TemporaryDirectory() as tmp:
+        head = Path(tmp) / "head.varint.gz"
+        with gzip.open(head, "wb") as f:
+            for fr in frames:
+                f.write(varint(len(fr)) + fr)
+        a = subprocess.run([str(baseline), "codegen", "--type", kind, str(head)], capture_output=True)
+        b = subprocess.run([str(protolake), "decode", "--descriptors", str(desc), "--type", type_name,
+                            "--framing", "varint", str(head)], capture_output=True)
+    if a.returncode != 0:
+        return "NOTE: codegen failed: " + a.stderr.decode(errors="replace").strip()[:200]
+    if b.returncode != 0:
+        return "protolake failed: " + b.stderr.decode(errors="replace").strip()[:200]
+    got = [json.loads(line) for line in a.stdout.splitlines()]
+    want = [json.loads(line) for line in b.stdout.splitlines()]
+    if len(got) != len(want):
+        return f"NOTE: codegen printed {len(got)} objects, protolake {len(want)}"
+    for i, (x, y) in enumerate(zip(got, want)):
+        if set(x) != set(y):
+            return (f"NOTE: top-level keys differ from protolake's at message {i}: "
+                    f"{sorted(set(x) ^ set(y))}")
+    same = sum(x == y for x, y in zip(got, want))
+    text = f"first {len(got)}: same top-level keys as protolake, {same} objects identical"
+    diff = next((d for x, y in zip(got, want) if (d := _first_difference(x, y))), None)
+    if diff:
+        x, y = next((x, y) for x, y in zip(got, want) if _first_difference(x, y) == diff)
+        text += (f"; e.g. {diff}: {json.dumps(_lookup(x, diff))[:40]} (pbjson) vs "
+                 f"{json.dumps(_lookup(y, diff))[:40]}")
+    return text
+
+
+def baseline_notes(baseline: Path) -> tuple[bool, list[str]]:
+    """Whether the codegen baseline can run, and notes about it (missing or stale)."""
+    build = "cargo build --release --locked --manifest-path bench/codegen/Cargo.toml"
+    if not (baseline.is_file() and os.access(baseline, os.X_OK)):
+        return False, [f"- NOTE: {baseline} not built: the {CODEGEN_LABEL} and {GUNZIP_LABEL} rows "
+                       f"are skipped (`{build}`, or `make bench`)"]
+    sources = [CODEGEN / "Cargo.toml", CODEGEN / "Cargo.lock", CODEGEN / "build.rs",
+               BENCH / "analytics.proto", *CODEGEN.glob("src/*.rs"), *CODEGEN.glob("proto/**/*.proto")]
+    newest = max((p.stat().st_mtime for p in sources if p.exists()), default=0)
+    if newest > baseline.stat().st_mtime:
+        return True, [f"- NOTE: {baseline} is older than its sources in bench/codegen (`{build}`)"]
+    return True, []
+
+
+def has_threads_flag(protolake: Path) -> bool:
+    """Whether this protolake's `decode` takes `--threads N` (newer builds)."""
+    r = subprocess.run([str(protolake), "decode", "--help"], capture_output=True, text=True)
+    return "--threads" in r.stdout
+
+
+def build_small(corpus: Path, desc: Path) -> dict:
+    """bench/out/small: SMALL_OBJECTS gzip'd single-message objects (the analytics corpus's
+    first messages) under src/events/, and a registry routing events/ to the analytics type.
+    Cached by parameters in small/meta.json."""
+    meta_path = SMALL / "meta.json"
+    params = {"generator": GENERATOR_VERSION, "seed": SEED, "objects": SMALL_OBJECTS,
+              "descriptors": _sha(desc), "layout": 1}
+    if meta_path.exists():
+        meta = json.loads(meta_path.read_text())
+        if meta.get("params") == params and (SMALL / "src").is_dir():
+            return meta
+    shutil.rmtree(SMALL, ignore_errors=True)
+    frames = head_frames(corpus, SMALL_OBJECTS)
+    if len(frames) < SMALL_OBJECTS:
+        sys.exit(f"{corpus} has only {len(frames)} messages, the small-objects run needs {SMALL_OBJECTS}")
+    src, registry = SMALL / "src", SMALL / "registry"
+    gz_bytes = 0
+    for i, frame in enumerate(frames):
+        obj = src / "events" / f"hour={i // 100:02d}" / f"evt-{i:04d}.pb.gz"
+        obj.parent.mkdir(parents=True, exist_ok=True)
+        with open(obj, "wb") as f:
+            with gzip.GzipFile(filename="", mode="wb", fileobj=f, compresslevel=6, mtime=0) as gz:
+                gz.write(frame)
+        gz_bytes += obj.stat().st_size
+    registry.mkdir(parents=True)
+    shutil.copyfile(desc, registry / "analytics.binpb")
+    (registry / "routes.json").write_text(json.dumps(
+        {"routes": [{"prefix": "events/", "type": ANALYTICS_TYPE, "framing": "single"}]}, indent=1) + "\n")
+    meta = {"params": params, "objects": len(frames), "raw_bytes": sum(map(len, frames)),
+            "gz_bytes": gz_bytes}
+    meta_path.write_text(json.dumps(meta, indent=1))
+    return meta
+
+
+def run_small(protolake: Path, jobs: int, repeat: int) -> tuple[Run, str]:
+    """`protolake run -jN` over bench/out/small, best of `repeat`, a fresh landing each run;
+    (run, error) where error is "" when every run exited 0 and landed every object."""
+    landing = SMALL / f"landing-j{jobs}"
+    cmd = [str(protolake), "run", "--registry", str(SMALL / "registry"), "--landing", str(landing),
+           "-q", "-j", str(jobs), str(SMALL / "src")]
+    runs = []
+    for _ in range(repeat):
+        shutil.rmtree(landing, ignore_errors=True)
+        r = run_child(cmd)
+        if not r.ok:
+            return r, f"exit failure: {r.stderr.strip()[-500:]}"
+        landed = sum(1 for _ in landing.rglob("*.ndjson"))
+        if landed != SMALL_OBJECTS:
+            r.ok = False
+            return r, f"landed {landed} .ndjson files, expected {SMALL_OBJECTS}"
+        runs.append(r)
+    shutil.rmtree(landing, ignore_errors=True)
+    best = min(runs, key=lambda r: r.seconds)
+    best.maxrss_kib = max(r.maxrss_kib for r in runs)
+    return best, ""
+
+
 # ---------------------------------------------------------------------------------------
 
 
@@ -627,6 +833,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="4 MiB corpora, 64 MiB stream run (CI smoke)")
     ap.add_argument("--protolake", default=str(ROOT / "target" / "release" / "protolake"))
+    ap.add_argument("--baseline", default=str(BASELINE),
+                    help="bench/codegen's binary (codegen and gunzip rows; skipped when missing)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-python", action="store_true", help="skip the json_format baseline")
     ap.add_argument("--python-prefix", type=float, default=5.0, help="MB of each corpus for json_format")
@@ -665,6 +873,17 @@ def main():
     rows = []
     notes = []
     have_gzip = shutil.which("gzip") is not None
+    baseline = Path(a.baseline)
+    have_baseline, baseline_msgs = baseline_notes(baseline)
+    notes.extend(baseline_msgs)
+    threads = has_threads_flag(protolake)
+    if not threads:
+        notes.append("- this protolake's `decode` has no --threads flag: the --threads 2 row is skipped")
+    one = ", 1 core" if TASKSET else ", 1 thread"
+    pin1 = [TASKSET, "-c", "0"] if TASKSET else []
+    # "2 cores": the first two CPUs this process may use, when it may use more.
+    cpus = sorted(os.sched_getaffinity(0))
+    pin2 = [TASKSET, "-c", f"{cpus[0]},{cpus[1]}"] if TASKSET and len(cpus) > 2 else []
     for name, desc, type_name, _ in corpora:
         meta = metas[name]
         path = corpus_path(name, a.quick)
@@ -672,26 +891,55 @@ def main():
         notes.append(f"- {name}: {msgs} messages, {raw / MB:.1f} MB protobuf "
                      f"(avg {raw / msgs:.0f} B/message), {meta['gz_bytes'] / MB:.1f} MB gzip'd; "
                      f"check: {sanity_check(protolake, desc, type_name, path, 200)}")
+        if have_baseline:
+            notes.append(f"- {name} codegen check: "
+                         f"{codegen_check(protolake, baseline, name, desc, type_name, path, 200)}")
         results = {}
         if have_gzip:
             print(f"{name}: gzip -dc", file=sys.stderr, flush=True)
-            results["gzip -dc (decompression only)"] = (best_of(a.repeat, ["gzip", "-dc", str(path)]), raw, msgs, "")
+            results[GZIP_LABEL] = (best_of(a.repeat, ["gzip", "-dc", str(path)]), raw, msgs, "")
+        if have_baseline:
+            # The gzip backend protolake links (flate2 zlib-rs), decompressing alone: the
+            # ceiling for one gzip'd stream on one core.
+            label = GUNZIP_LABEL + one
+            print(f"{name}: {label}", file=sys.stderr, flush=True)
+            r = best_of(a.repeat, pin1 + [str(baseline), "gunzip", str(path)])
+            if not r.ok:
+                notes.append(f"- {name} {label} failed: {r.stderr.strip()[-300:]}")
+            results[label] = (r, raw, msgs, "")
         # One core (taskset) for every engine, so the ratios compare like with like; then the
-        # default engine with both cores, where decompression runs on the second one.
-        runs = [(e, True) for e in ("direct", "serde", "reflect")] + [("direct", False)]
-        for engine, one_core in runs:
-            cores = "1 core" if one_core and TASKSET else f"{os.cpu_count()} cores, pipelined"
+        # default engine with both cores, where decompression runs on the second one (and one
+        # transcoding thread, `--threads 1`, where the binary has the flag); then, where it
+        # does, two threads transcoding the stream's frames (`--threads 2`).
+        runs = [(e, "1core") for e in ("direct", "serde", "reflect")] + [("direct", "pipelined")]
+        if threads:
+            runs.append(("direct", "threads2"))
+        for engine, mode in runs:
+            cores = {"1core": "1 core" if TASKSET else f"{os.cpu_count()} cores, pipelined",
+                     "pipelined": f"{os.cpu_count()} cores, pipelined",
+                     "threads2": "2 cores, --threads 2"}[mode]
             label = f"protolake --engine {engine}" + ENGINE_NOTES[engine] + f", {cores}"
             print(f"{name}: {label}", file=sys.stderr, flush=True)
             cmd = [str(protolake), "decode", "--descriptors", str(desc), "--type", type_name,
                    "--framing", "varint", "-o", "/dev/null", str(path)]
             if engine != "direct":
                 cmd[2:2] = ["--engine", engine]
-            if one_core and TASKSET:
-                cmd = [TASKSET, "-c", "0"] + cmd
+            if threads and mode != "1core":
+                cmd[2:2] = ["--threads", "2" if mode == "threads2" else "1"]
+            if mode == "1core":
+                cmd = pin1 + cmd
+            elif mode == "threads2":
+                cmd = pin2 + cmd
             r = best_of(a.repeat, cmd)
             if not r.ok:
                 failures.append(f"{name} {label}: exit failure: {r.stderr.strip()[-500:]}")
+            results[label] = (r, raw, msgs, "")
+        if have_baseline:
+            label = CODEGEN_LABEL + one
+            print(f"{name}: {label}", file=sys.stderr, flush=True)
+            r = best_of(a.repeat, pin1 + [str(baseline), "codegen", "--type", name, str(path)])
+            if not r.ok:
+                notes.append(f"- {name} {label} failed: {r.stderr.strip()[-300:]}")
             results[label] = (r, raw, msgs, "")
         # Parquet (zstd) on one core, written to a real file (the footer needs seeking-free
         # but complete output); the figure includes the column building and compression.
@@ -736,9 +984,32 @@ def main():
                 rows.append(f"| {name} | {label} | FAILED | | | | |")
                 continue
             rate = nbytes / r.seconds
-            ratio = f"{rate / reflect_rate:.2f}x" if reflect_rate and not label.startswith("gzip") else ""
+            ratio = f"{rate / reflect_rate:.2f}x" if reflect_rate and label not in NO_RATIO else ""
             rows.append(f"| {name} | {label} | {rate / MB:.1f} | {nmsgs / r.seconds:,.0f} | {ratio} | "
                         f"{fmt_rss(r.maxrss_kib)} | {r.seconds:.3f}s {note} |")
+
+    # Many small objects through `protolake run`: per-object cost (routing, open, sniff,
+    # spool, rename) rather than per-byte; -j1 and -j2, each from a fresh landing directory.
+    print(f"small: {SMALL_OBJECTS} single-message objects through protolake run", file=sys.stderr, flush=True)
+    small = build_small(corpus_path("analytics", a.quick), descs["analytics"])
+    where = f"analytics, {SMALL_OBJECTS:,} objects"
+    j1_rate = None
+    for jobs in (1, 2):
+        label = f"protolake run -j{jobs}, single-message gzip'd objects"
+        print(f"small: {label}", file=sys.stderr, flush=True)
+        r, err = run_small(protolake, jobs, a.repeat)
+        if err:
+            failures.append(f"small objects {label}: {err}")
+            rows.append(f"| {where} | {label} | FAILED | | | | {err[:120]} |")
+            continue
+        objs = small["objects"] / r.seconds
+        scaling = f", j2/j1 {objs / j1_rate:.2f}x" if jobs == 2 and j1_rate else ""
+        j1_rate = objs if jobs == 1 else j1_rate
+        rows.append(f"| {where} | {label} | {small['raw_bytes'] / MB / r.seconds:.2f} | {objs:,.0f} | | "
+                    f"{fmt_rss(r.maxrss_kib)} | {r.seconds:.3f}s, {objs:,.0f} objects/s{scaling} |")
+    notes.append(f"- small objects: {small['objects']} files under {SMALL.relative_to(ROOT)}/src/events/, "
+                 f"{small['raw_bytes'] / 1e3:.0f} KB protobuf (avg {small['raw_bytes'] / small['objects']:.0f} B), "
+                 f"{small['gz_bytes'] / 1e3:.0f} KB gzip'd; messages/s = objects/s there")
 
     # Piped stream, never on disk.
     print(f"stream: {stream_total >> 20} MiB through a pipe", file=sys.stderr, flush=True)
