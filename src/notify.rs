@@ -451,7 +451,7 @@ mod tests {
 }"#;
 
     /// What moto 5.2.5 puts on the queue (read in moto/s3/notifications.py and seen in
-    /// tests/eventbridge.rs): the key raw, `eTag`, `version-id` "null" on an unversioned bucket.
+    /// tests/it/eventbridge.rs): the key raw, `eTag`, `version-id` "null" on an unversioned bucket.
     fn eb_moto(detail_type: &str, key: &str) -> String {
         serde_json::json!({"version": "0", "id": "17793124-05d4-b198-2fde-7ededc63b103",
             "detail-type": detail_type, "source": "aws.s3", "account": "123456789012",

@@ -375,7 +375,7 @@ async fn queue_visibility(sqs: &Client, url: &str) -> Option<u32> {
 mod tests {
     use super::*;
 
-    /// Catalogue row Q3 (the cap; tests/reliability.rs shows there is no spin).
+    /// Catalogue row Q3 (the cap; tests/it/reliability.rs shows there is no spin).
     #[test]
     fn row_q3_receive_backoff_doubles_and_is_capped_at_30_s() {
         let mut b = MIN_BACKOFF;

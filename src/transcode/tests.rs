@@ -1,5 +1,5 @@
 //! Unit tests of the direct transcoder's corners on hand-built wire bytes. The reference
-//! fixtures (tests/reference_fixtures.rs) check the same corners against Python; these pin
+//! fixtures (tests/it/reference_fixtures.rs) check the same corners against Python; these pin
 //! them close to the code and run without the binary.
 
 use super::*;

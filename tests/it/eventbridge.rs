@@ -4,20 +4,18 @@
 //! the same queue the classic way, so one queue carries both shapes for the same objects.
 //! moto 5.2.5 emits the EventBridge events itself; the test records what it puts on the queue.
 
-mod support;
-
 use std::collections::BTreeMap;
 
+use crate::support::aws::{
+    bucket, clients, decode_example, depth, eventbridge_rule_to_queue, example, landing_listing,
+    poll_once, publish_examples, queue_arn,
+};
+use crate::support::moto::unique;
 use aws_sdk_s3::types::{
     Event, EventBridgeConfiguration, FilterRule, FilterRuleName, NotificationConfiguration,
     NotificationConfigurationFilter, QueueConfiguration, S3KeyFilter,
 };
 use serde_json::Value;
-use support::aws::{
-    bucket, clients, decode_example, depth, eventbridge_rule_to_queue, example, landing_listing,
-    poll_once, publish_examples, queue_arn,
-};
-use support::moto::unique;
 
 const VARINT_V2: &str = "events/pageviews/dt=2026-11-26/hour=09/part-0001.pb.gz";
 const SINGLE_V2: &str =

@@ -1,12 +1,10 @@
 //! `protolake run` over local trees: routing by longest prefix, one landing file per
 //! object at a mirrored path, nothing landed for a failed object, a summary, exit status.
 
-mod support;
-
 use std::io::Write;
 use std::path::Path;
 
-use support::run;
+use crate::support::run;
 
 const SCHEMA: &str = r#"
 syntax = "proto3";

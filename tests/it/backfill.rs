@@ -1,20 +1,18 @@
 //! `protolake backfill` (the real binary) against moto server: objects under a prefix become
 //! one S3 notification each on the queue, `protolake poll` drains them, and the landing
 //! holds exactly what `protolake run` lands over the same prefix; failed batch entries and
-//! throttled calls through the fault proxy (tests/support/fault_proxy.rs); usage errors.
-
-mod support;
+//! throttled calls through the fault proxy (tests/it/support/fault_proxy.rs); usage errors.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::support::aws::{bucket, clients, depth, publish_examples};
+use crate::support::fault_proxy::{Action, FaultProxy, Match};
+use crate::support::moto::{moto, unique};
+use crate::support::{root, run_with, Run};
 use aws_sdk_sqs::types::QueueAttributeName;
 use protolake::notify::{self, Notification};
-use support::aws::{bucket, clients, depth, publish_examples};
-use support::fault_proxy::{Action, FaultProxy, Match};
-use support::moto::{moto, unique};
-use support::{root, run_with, Run};
 
 async fn queue(sqs: &aws_sdk_sqs::Client) -> String {
     sqs.create_queue()
@@ -204,7 +202,7 @@ fn start_workers(n: usize, queue: &str, reg: &str, land: &str) -> Workers {
     let children = (0..n)
         .map(|_| {
             let log = tempfile::tempfile().unwrap();
-            let mut cmd = Command::new(support::bin());
+            let mut cmd = Command::new(crate::support::bin());
             cmd.args(["poll", "--queue-url", queue, "--wait-seconds", "1"])
                 .env("PROTOLAKE_REGISTRY", format!("s3://{reg}/schemas/"))
                 .env("PROTOLAKE_LANDING", format!("s3://{land}/json/"))
@@ -358,7 +356,7 @@ async fn backfill_of_1000_objects_lands_what_run_lands_and_a_second_backfill_cha
     assert!(received >= 1000, "{received}");
     let drain_secs = t.elapsed();
     let t_run = Instant::now();
-    let r = support::run_with(
+    let r = crate::support::run_with(
         &[
             "run",
             "-q",

@@ -2,20 +2,18 @@
 //! pyarrow and DuckDB (tests/parquet_check.py), `run --format parquet` over the examples,
 //! and the service landing Parquet against moto (S3 over HTTP) with NDJSON's guarantees.
 
-mod support;
-
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::aws::{bucket, clients, example, publish_examples};
+use crate::support::events::{notification, sqs_event};
+use crate::support::{path_str, root, run};
 use lambda_runtime::{Context, LambdaEvent};
 use protolake::output::parquet::Parquet;
 use protolake::output::{FormatName, OutputOptions};
 use protolake::service::Service;
-use support::aws::{bucket, clients, example, publish_examples};
-use support::events::{notification, sqs_event};
-use support::{path_str, root, run};
 
 fn python() -> std::path::PathBuf {
     root().join(".venv/bin/python")
@@ -41,7 +39,7 @@ fn duckdb(sql: &str) -> serde_json::Value {
 
 #[test]
 fn every_reference_fixture_reads_back_in_pyarrow_and_duckdb_as_the_mapping_table_says() {
-    let last = support::python_check("parquet_check.py");
+    let last = crate::support::python_check("parquet_check.py");
     // Every case ran, under both enum forms (a check that ran nothing must not pass).
     let passed: u64 = last
         .split(' ')
@@ -307,7 +305,7 @@ async fn parquet_service(
         gzip: false,
         parquet: Parquet::default(),
     };
-    support::aws::service(s3, reg, land, "lake/", output).await
+    crate::support::aws::service(s3, reg, land, "lake/", output).await
 }
 
 async fn get_bytes(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Option<Vec<u8>> {
@@ -380,7 +378,7 @@ async fn service_lands_parquet_under_output_format_once_whole_and_idempotently()
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("landed.parquet");
     std::fs::write(&file, &landed).unwrap();
-    let lines = support::aws::decode_example(VARINT_V2, "acme.events.v2.PageView", "varint");
+    let lines = crate::support::aws::decode_example(VARINT_V2, "acme.events.v2.PageView", "varint");
     let rows = duckdb(&format!(
         "SELECT count(*) FROM read_parquet('{}')",
         path_str(&file)
@@ -471,7 +469,7 @@ async fn a_route_pins_parquet_for_its_prefix_while_the_rest_lands_ndjson() {
         .expect("the other route lands NDJSON");
     assert_eq!(
         String::from_utf8(ndjson).unwrap(),
-        support::aws::decode_example(SINGLE_V2, "acme.events.v2.PageView", "single")
+        crate::support::aws::decode_example(SINGLE_V2, "acme.events.v2.PageView", "single")
     );
 }
 
@@ -498,7 +496,7 @@ async fn poll_binary_lands_parquet_under_protolake_output_format() {
         .to_owned();
     let queue = sqs
         .create_queue()
-        .queue_name(support::moto::unique("q"))
+        .queue_name(crate::support::moto::unique("q"))
         .send()
         .await
         .unwrap()
@@ -511,7 +509,7 @@ async fn poll_binary_lands_parquet_under_protolake_output_format() {
         .send()
         .await
         .unwrap();
-    let env = support::moto::moto().env();
+    let env = crate::support::moto::moto().env();
     let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let registry = format!("s3://{reg}/schemas/");
     let landing = format!("s3://{land}/lake/");
@@ -521,7 +519,7 @@ async fn poll_binary_lands_parquet_under_protolake_output_format() {
         ("PROTOLAKE_OUTPUT_FORMAT", "parquet"),
         ("PROTOLAKE_PARQUET_COMPRESSION", "snappy"),
     ]);
-    let r = support::run_with(
+    let r = crate::support::run_with(
         &[
             "poll",
             "--queue-url",
@@ -541,7 +539,7 @@ async fn poll_binary_lands_parquet_under_protolake_output_format() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("x.parquet");
     std::fs::write(&file, &landed).unwrap();
-    let lines = support::aws::decode_example(VARINT_V2, "acme.events.v2.PageView", "varint");
+    let lines = crate::support::aws::decode_example(VARINT_V2, "acme.events.v2.PageView", "varint");
     let rows = duckdb(&format!(
         "SELECT count(*), min(event_id) IS NOT NULL FROM read_parquet('{}')",
         path_str(&file)

@@ -1,10 +1,8 @@
 //! `protolake compat`: the real binary on the example schemas and samples, exit statuses,
 //! the JSON report, usage errors, and the rule table in docs/compat.md.
 
-mod support;
-
+use crate::support::{path_str, root, run};
 use serde_json::Value;
-use support::{path_str, root, run};
 
 fn compat(args: &[&str]) -> (Option<i32>, Value, String) {
     let mut all = vec!["compat", "--format", "json"];

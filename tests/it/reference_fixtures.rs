@@ -4,47 +4,45 @@
 //! both engines (`direct`, the product, and `reflect`, prost-reflect's decoder behind
 //! a normalizer and a tree printer).
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::support::{json_diff, root, run_with};
 use serde::Deserialize;
 use serde_json::Value;
-use support::{json_diff, root, run_with};
 
 #[derive(Deserialize)]
-struct Manifest {
-    flag_sets: BTreeMap<String, Vec<String>>,
-    cases: Vec<Case>,
+pub(crate) struct Manifest {
+    pub(crate) flag_sets: BTreeMap<String, Vec<String>>,
+    pub(crate) cases: Vec<Case>,
 }
 
 #[derive(Deserialize)]
-struct Case {
-    name: String,
-    descriptors: Vec<String>,
+pub(crate) struct Case {
+    pub(crate) name: String,
+    pub(crate) descriptors: Vec<String>,
     #[serde(rename = "type")]
-    type_name: String,
-    framing: String,
-    compression: String,
-    input: String,
-    expected: BTreeMap<String, Expected>,
+    pub(crate) type_name: String,
+    pub(crate) framing: String,
+    pub(crate) compression: String,
+    pub(crate) input: String,
+    pub(crate) expected: BTreeMap<String, Expected>,
     #[serde(default)]
     note: String,
 }
 
 #[derive(Deserialize)]
-struct Expected {
+pub(crate) struct Expected {
     messages: Vec<Value>,
-    error_at: Option<usize>,
+    pub(crate) error_at: Option<usize>,
 }
 
-fn fixtures_dir() -> PathBuf {
+pub(crate) fn fixtures_dir() -> PathBuf {
     root().join("tests/fixtures")
 }
 
-fn load() -> Manifest {
+pub(crate) fn load() -> Manifest {
     let path = fixtures_dir().join("manifest.json");
     let bytes = std::fs::read(&path)
         .unwrap_or_else(|e| panic!("{}: {e} (run `make fixtures`)", path.display()));

@@ -2,13 +2,11 @@
 //! of the Parquet files protolake writes (pyarrow), and DuckDB over a partitioned landing:
 //! tests/catalog_check.py, run with the real binary.
 
-mod support;
-
-use support::{path_str, root, run};
+use crate::support::{path_str, root, run};
 
 #[test]
 fn ddl_parses_in_sqlglot_and_its_parquet_columns_are_the_written_files() {
-    let last = support::python_check("catalog_check.py");
+    let last = crate::support::python_check("catalog_check.py");
     // Six types (two of them editions) in two formats, and DuckDB over the landing: a check
     // that ran nothing fails.
     assert_eq!(last, "13 passed, 0 failed");

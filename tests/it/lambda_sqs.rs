@@ -2,20 +2,18 @@
 //! handler fed SQS events as AWS sends them, and `protolake poll` end to end with S3
 //! notifications, a dead-letter queue and redelivery.
 
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_sqs::types::QueueAttributeName;
-use lambda_runtime::{Context, LambdaEvent};
-use protolake::service::{OnMissing, Service};
-use support::aws::{
+use crate::support::aws::{
     bucket, clients, decode_example, depth, example, get, landing_listing, poll_once,
     publish_examples,
 };
-use support::events::{notification, sqs_event};
-use support::moto::unique;
+use crate::support::events::{notification, sqs_event};
+use crate::support::moto::unique;
+use aws_sdk_sqs::types::QueueAttributeName;
+use lambda_runtime::{Context, LambdaEvent};
+use protolake::service::{OnMissing, Service};
 
 const VARINT_V2: &str = "events/pageviews/dt=2026-11-26/hour=09/part-0001.pb.gz";
 const SINGLE_V2: &str =
@@ -23,7 +21,7 @@ const SINGLE_V2: &str =
 const VARINT_V1: &str = "legacy/pageviews/dt=2026-11-25/part-0001.pb.gz";
 
 async fn service(s3: &aws_sdk_s3::Client, reg: &str, land: &str) -> Arc<Service> {
-    support::aws::service(s3, reg, land, "json/", Default::default()).await
+    crate::support::aws::service(s3, reg, land, "json/", Default::default()).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

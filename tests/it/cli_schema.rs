@@ -1,8 +1,6 @@
 //! `protolake schema compile`: deterministic bytes, protoc-style errors, imports included.
 
-mod support;
-
-use support::{root, run};
+use crate::support::{root, run};
 
 #[test]
 fn compiling_twice_gives_identical_bytes_and_matches_the_checked_in_descriptors() {

@@ -2,17 +2,15 @@
 //! `run` with S3 on every side, hot reload in one long-lived registry instance, single-flight
 //! misses, and broken updates that never displace what was good.
 
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::moto::{moto, unique};
+use crate::support::{run_with, Run};
 use protolake::publish::publish_set;
 use protolake::registry::{LookupError, RegistryCache};
 use protolake::store::s3::S3Store;
 use protolake::store::Place;
-use support::moto::{moto, unique};
-use support::{run_with, Run};
 
 const V1: &str = r#"
 syntax = "proto3";
@@ -45,7 +43,7 @@ fn compile(name: &str, source: &str) -> Vec<u8> {
     let proto = dir.path().join(format!("{name}.proto"));
     std::fs::write(&proto, source).unwrap();
     let out = dir.path().join(format!("{name}.binpb"));
-    let r = support::run(&[
+    let r = crate::support::run(&[
         "schema",
         "compile",
         "-I",

@@ -3,20 +3,18 @@
 //! service against moto (S3 over HTTP); `schema compile` on an editions file; protobuf's own
 //! current `descriptor.proto` as a schema; `google/protobuf/*` imports resolved to the
 //! built-in well-known types first. (The editions JSON itself is judged case by case against
-//! the reference runtime in tests/reference_fixtures.rs.)
-
-mod support;
+//! the reference runtime in tests/it/reference_fixtures.rs.)
 
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
+use crate::support::aws::{bucket, clients, get};
+use crate::support::events::{notification, sqs_event};
+use crate::support::moto::moto;
+use crate::support::{json_diff, path_str, root, run, run_with, Run};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
-use support::aws::{bucket, clients, get};
-use support::events::{notification, sqs_event};
-use support::moto::moto;
-use support::{json_diff, path_str, root, run, run_with, Run};
 
 fn python() -> PathBuf {
     root().join(".venv/bin/python")
@@ -108,7 +106,7 @@ async fn a_protoc_built_editions_set_publishes_routes_and_lands_through_the_serv
         .unwrap()
         .trim_matches('"')
         .to_owned();
-    let svc = support::aws::service(&s3, &reg, &land, "json/", Default::default()).await;
+    let svc = crate::support::aws::service(&s3, &reg, &land, "json/", Default::default()).await;
     let event = sqs_event(&[("m-1", notification(&src, key, Some(&etag)))]);
     let response = protolake::lambda::handler(LambdaEvent::new(event, Context::default()), svc)
         .await

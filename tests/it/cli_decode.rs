@@ -1,13 +1,11 @@
 //! `protolake decode` on good and malformed input: every failure is one line naming the
 //! input, the message index and the byte offset, with a non-zero exit, no panic, no hang.
 
-mod support;
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use support::{run, run_with, Run};
+use crate::support::{run, run_with, Run};
 
 const SCHEMA: &str = r#"
 syntax = "proto3";

@@ -1,14 +1,12 @@
 //! The failure catalogue (rows E*, S*, W*, L*, Q*, D*, P*; docs/guarantees.md maps each row
 //! to its test): every
 //! test is named `row_<id>_...` after the row it proves. S3 and SQS faults go through a
-//! fault-injecting proxy in front of moto server (tests/support/fault_proxy.rs); the
+//! fault-injecting proxy in front of moto server (tests/it/support/fault_proxy.rs); the
 //! decoding rows run the real binary under an address-space limit (`prlimit --as`), where
 //! success means a clean one-line error with exit status 1, never a signal.
 //!
-//! `cargo test --test reliability` runs them; `cargo test --test reliability --lib -- row_`
+//! `cargo test --test it reliability::` runs them; `cargo test --test it --lib -- row_`
 //! adds the row tests that live in the library (L3, L4, S4's unit half, Q3's backoff).
-
-mod support;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -17,6 +15,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::support::events::{notification, sqs_event};
+use crate::support::fault_proxy::{Action, FaultProxy, Match};
+use crate::support::moto::{moto, unique};
+use crate::support::root;
 use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
 use aws_sdk_sqs::types::QueueAttributeName;
 use lambda_runtime::{Context, LambdaEvent};
@@ -27,10 +29,6 @@ use protolake::service::{OnMissing, Service};
 use protolake::store::local::LocalStore;
 use protolake::store::s3::{self, S3Store, PART_SIZE};
 use protolake::store::{Pin, Place};
-use support::events::{notification, sqs_event};
-use support::fault_proxy::{Action, FaultProxy, Match};
-use support::moto::{moto, unique};
-use support::root;
 
 // ---------------------------------------------------------------------------------------
 // Harness: clients (direct to moto, or through the proxy), buckets, the example registry.
@@ -83,7 +81,7 @@ fn decoded(rel: &str) -> String {
     };
     let d = root().join("descriptors").display().to_string();
     let p = root().join("examples").join(rel).display().to_string();
-    let r = support::run(&["decode", "-d", &d, "-t", ty, "--framing", framing, &p]);
+    let r = crate::support::run(&["decode", "-d", &d, "-t", ty, "--framing", framing, &p]);
     assert_eq!(r.status, Some(0), "{}", r.stderr);
     r.stdout_str()
 }
@@ -854,7 +852,7 @@ async fn row_w3_failed_multipart_upload_is_aborted_and_leaves_no_parts() {
 // L5, Q: `protolake poll` as a child process, through the proxy.
 
 fn poll_command(w: &World, endpoint: &str, queue: &str, extra: &[&str]) -> Command {
-    let mut cmd = Command::new(support::bin());
+    let mut cmd = Command::new(crate::support::bin());
     cmd.arg("poll")
         .args(["--queue-url", queue, "--wait-seconds", "1"])
         .args(extra)
@@ -1212,7 +1210,7 @@ impl Decoder {
         let child = Command::new("prlimit")
             .arg(AS_LIMIT)
             .arg("--")
-            .arg(support::bin())
+            .arg(crate::support::bin())
             .args(["decode", "-d"])
             .arg(&proto)
             .args(["-t", ty, "-o", "/dev/null"])

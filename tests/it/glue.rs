@@ -1,13 +1,11 @@
 //! `schema publish --glue-database` against Glue over HTTP (moto server): the real binary
 //! publishes to a registry in S3 and keeps one Glue table per route in step with it.
 
-mod support;
-
 use std::time::Duration;
 
-use support::aws::bucket;
-use support::moto::{moto, unique};
-use support::{path_str, run, run_with, Run};
+use crate::support::aws::bucket;
+use crate::support::moto::{moto, unique};
+use crate::support::{path_str, run, run_with, Run};
 
 const V1: &str = r#"syntax = "proto3"; package shop;
 message Order { string id = 1; int64 cents = 2; }"#;
