@@ -839,6 +839,8 @@ def main():
     ap.add_argument("--no-python", action="store_true", help="skip the json_format baseline")
     ap.add_argument("--python-prefix", type=float, default=5.0, help="MB of each corpus for json_format")
     ap.add_argument("--stream-mib", type=int, default=None, help="size of the piped stream run")
+    ap.add_argument("--corpora-only", action="store_true",
+                    help="build (or check) the corpora, print them as JSON, and stop (the tests use it)")
     ap.add_argument("--_pyjson", nargs=4, help=argparse.SUPPRESS)
     ap.add_argument("--_pyparquet", nargs=4, help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -868,6 +870,11 @@ def main():
     for name, desc, type_name, gen in corpora:
         print(f"corpus {name}: building/checking ...", file=sys.stderr, flush=True)
         metas[name] = build_corpus(corpus_path(name, a.quick), name, desc, type_name, gen, target)
+    if a.corpora_only:
+        print(json.dumps({name: {"descriptors": str(desc), "type": type_name,
+                                 "path": str(corpus_path(name, a.quick)), "messages": metas[name]["messages"]}
+                          for name, desc, type_name, _ in corpora}))
+        return 0
 
     failures = []
     rows = []

@@ -110,6 +110,9 @@ pub struct FrameReader<R> {
     position: u64,
     next_index: u64,
     done: bool,
+    /// Bytes at the front of `inner`'s buffer that the last frame borrowed (a frame that
+    /// fits in the buffer is not copied); consumed when the next frame is read.
+    lent: usize,
 }
 
 impl<R: BufRead> FrameReader<R> {
@@ -123,6 +126,7 @@ impl<R: BufRead> FrameReader<R> {
             position: 0,
             next_index: 0,
             done: false,
+            lent: 0,
         }
     }
 
@@ -139,6 +143,10 @@ impl<R: BufRead> FrameReader<R> {
     /// The next frame, `Ok(None)` at the clean end of the stream. After an error the
     /// reader is finished: the error's position is [`FrameReader::position`].
     pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, FrameError> {
+        if self.lent > 0 {
+            self.inner.consume(self.lent);
+            self.lent = 0;
+        }
         if self.done {
             return Ok(None);
         }
@@ -150,11 +158,16 @@ impl<R: BufRead> FrameReader<R> {
             Ok(true) => {
                 let index = self.next_index;
                 self.next_index += 1;
-                let offset = self.position - self.buf.len() as u64;
+                let data: &[u8] = if self.lent > 0 {
+                    // Still in the buffer (nothing was consumed since), so no I/O here.
+                    &self.inner.fill_buf()?[..self.lent]
+                } else {
+                    &self.buf
+                };
                 Ok(Some(Frame {
                     index,
-                    offset,
-                    data: &self.buf,
+                    offset: self.position - data.len() as u64,
+                    data,
                 }))
             }
             Ok(false) => Ok(None),
@@ -193,6 +206,17 @@ impl<R: BufRead> FrameReader<R> {
                 length,
                 max: self.limits.max_frame,
             });
+        }
+        // A frame already whole in the buffer is lent, not copied.
+        let buffered = match self.inner.fill_buf() {
+            Ok(b) => b.len() as u64,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
+            Err(e) => return Err(e.into()),
+        };
+        if length > 0 && buffered >= length {
+            self.lent = length as usize;
+            self.position += length;
+            return Ok(true);
         }
         self.buf.clear();
         // Grow with the data actually present, never by the declared length up front.
@@ -244,6 +268,25 @@ impl<R: BufRead> FrameReader<R> {
     }
 
     fn read_varint_length(&mut self) -> Result<Option<u64>, FrameError> {
+        // Most lengths are one or two bytes, read straight from the buffer.
+        // An error is returned as it comes, never retried: a reader need not repeat it.
+        let buffered = match self.inner.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => &[],
+            Err(e) => return Err(e.into()),
+        };
+        if let &[b0, ref rest @ ..] = buffered {
+            let (value, used) = match (b0, rest.first()) {
+                (0..=0x7f, _) => (u64::from(b0), 1),
+                (_, Some(&b1 @ 0..=0x7f)) => (u64::from(b0 & 0x7f) | u64::from(b1) << 7, 2),
+                _ => (0, 0),
+            };
+            if used > 0 {
+                self.inner.consume(used);
+                self.position += used as u64;
+                return Ok(Some(value));
+            }
+        }
         let mut value: u64 = 0;
         for i in 0..10 {
             let Some(byte) = self.read_byte()? else {

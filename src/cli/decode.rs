@@ -11,7 +11,7 @@ use super::{report, JsonArgs, LimitArgs, ParquetArgs};
 use crate::decompress::Compression;
 use crate::framing::Framing;
 use crate::output::{self, FormatName, OutputOptions, SinkOptions};
-use crate::pipeline::{transcode_stream, transcode_stream_pipelined, StreamOptions};
+use crate::pipeline::{transcode_stream, transcode_stream_parallel, StreamOptions};
 use crate::registry::load_paths;
 use crate::transcode::{Engine, Transcoder};
 
@@ -50,6 +50,11 @@ pub(crate) struct DecodeArgs {
     #[cfg(feature = "second-opinion")]
     #[arg(long, default_value = "direct", hide = true)]
     engine: Engine,
+    /// Threads transcoding the messages of a stream, in input order (NDJSON; Parquet uses
+    /// one). Default: the number of CPUs. Decompression runs on a thread of its own when
+    /// there is a second CPU.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    threads: Option<u16>,
     /// Write the output here instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     output: Option<PathBuf>,
@@ -129,7 +134,8 @@ pub(crate) fn run(a: DecodeArgs) -> ExitCode {
         None => (Box::new(io::stdout()), None),
     };
     let mut out = BufWriter::with_capacity(256 << 10, out);
-    let pipelined = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = a.threads.map_or(cpus, usize::from);
     let inputs = if a.inputs.is_empty() {
         vec![PathBuf::from("-")]
     } else {
@@ -159,8 +165,8 @@ pub(crate) fn run(a: DecodeArgs) -> ExitCode {
             }
         };
         // With a second core, decompression runs beside transcoding.
-        let result = if pipelined {
-            transcode_stream_pipelined(&name, reader, &options, sink.as_mut())
+        let result = if cpus > 1 || threads > 1 {
+            transcode_stream_parallel(&name, reader, &options, sink.as_mut(), threads)
         } else {
             transcode_stream(&name, reader, &options, sink.as_mut())
         };

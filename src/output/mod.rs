@@ -42,6 +42,41 @@ pub trait Sink {
     /// Completes the output (trailers, compression) and flushes it; returns the output's
     /// bytes (before output compression), now final.
     fn finish(self: Box<Self>) -> io::Result<u64>;
+
+    /// The sink as its two halves, when each message's output depends on that message alone
+    /// (NDJSON): then the pipeline may encode messages on several threads and append their
+    /// output in order. `None` (the default) keeps it to [`Sink::message`], one at a time
+    /// (Parquet: rows go into shared column builders).
+    fn split(&mut self) -> Option<Split<'_>> {
+        None
+    }
+}
+
+/// A sink taken apart for encoding on several threads (see [`Sink::split`]).
+pub struct Split<'s> {
+    /// Makes one encoder per thread.
+    pub encoders: &'s (dyn MakeEncoder + Sync),
+    /// Appends encoded messages to the output, in input order, as [`Sink::message`] would.
+    pub writer: &'s mut dyn Append,
+}
+
+/// Makes [`Encode`]rs: one per transcoding thread.
+pub trait MakeEncoder {
+    /// A fresh encoder (its own scratch buffers).
+    fn encoder(&self) -> Box<dyn Encode + '_>;
+}
+
+/// The per-message half of a split sink: bytes in, the message's output appended.
+pub trait Encode {
+    /// Appends the output of one serialized message to `out`. On error `out` may hold part
+    /// of it: the caller truncates.
+    fn encode(&mut self, bytes: &[u8], out: &mut Vec<u8>) -> Result<(), SinkError>;
+}
+
+/// The in-order half of a split sink.
+pub trait Append {
+    /// Writes one message's encoded output, enforcing the output limit.
+    fn append(&mut self, encoded: &[u8]) -> Result<(), SinkError>;
 }
 
 /// How a sink decodes: the JSON options, the engine, and the limits it enforces.

@@ -3,12 +3,14 @@
 //! loop; `run` and the service go through [`process`], one object at a time.
 
 pub mod error;
+pub mod parallel;
 pub mod stream;
 
 use std::io::BufWriter;
 use std::sync::Arc;
 
 pub use error::{Error, Position};
+pub use parallel::transcode_stream_parallel;
 pub use stream::{
     for_each_frame, transcode_stream, transcode_stream_pipelined, StreamOptions, StreamStats,
 };

@@ -2,7 +2,7 @@
 //! per-message loop ([`for_each_frame`]) is the one every caller runs: the sinks of the
 //! landed formats, and compat's sample check.
 
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read};
 
 use super::error::{Error, Position};
 use crate::decompress::{self, Compression};
@@ -63,21 +63,22 @@ pub fn for_each_frame<R: Read>(
                 source: FrameError::Read(e),
             }
         })?;
-    frames_of(name, reader, options, each)
+    frames_of(
+        name,
+        BufReader::with_capacity(READ_BUFFER, reader),
+        options,
+        each,
+    )
 }
 
-/// Frames an already decompressed stream.
-fn frames_of<R: Read>(
+/// Frames an already decompressed, buffered stream.
+pub(super) fn frames_of<R: BufRead>(
     name: &str,
     reader: R,
     options: &StreamOptions,
     mut each: impl FnMut(Frame<'_>) -> Result<(), Error>,
 ) -> Result<u64, Error> {
-    let mut frames = FrameReader::new(
-        BufReader::with_capacity(READ_BUFFER, reader),
-        options.framing,
-        options.limits,
-    );
+    let mut frames = FrameReader::new(reader, options.framing, options.limits);
     loop {
         let index = frames.next_index();
         match frames.next_frame() {
@@ -97,6 +98,33 @@ fn frames_of<R: Read>(
     }
 }
 
+/// A sink's error for the message at (`index`, `offset`), placed in the stream.
+pub(super) fn place(name: &str, index: u64, offset: u64, e: SinkError) -> Error {
+    match e {
+        SinkError::Transcode(source) => Error::Transcode {
+            input: name.to_owned(),
+            at: Position {
+                index,
+                offset: offset + source.offset as u64,
+            },
+            source,
+        },
+        SinkError::TooLarge { max } => Error::OutputTooLarge {
+            input: name.to_owned(),
+            at: Position { index, offset },
+            max,
+        },
+        SinkError::Unsupported(reason) => Error::Format {
+            input: name.to_owned(),
+            reason,
+        },
+        SinkError::Io(source) => Error::Io {
+            input: name.to_owned(),
+            source,
+        },
+    }
+}
+
 /// The per-message step of a sink: hands it the frame and places its error.
 fn to_sink<'s>(
     name: &'s str,
@@ -104,32 +132,8 @@ fn to_sink<'s>(
     messages: &'s mut u64,
 ) -> impl FnMut(Frame<'_>) -> Result<(), Error> + 's {
     move |frame| {
-        sink.message(frame.data).map_err(|e| match e {
-            SinkError::Transcode(source) => Error::Transcode {
-                input: name.to_owned(),
-                at: Position {
-                    index: frame.index,
-                    offset: frame.offset + source.offset as u64,
-                },
-                source,
-            },
-            SinkError::TooLarge { max } => Error::OutputTooLarge {
-                input: name.to_owned(),
-                at: Position {
-                    index: frame.index,
-                    offset: frame.offset,
-                },
-                max,
-            },
-            SinkError::Unsupported(reason) => Error::Format {
-                input: name.to_owned(),
-                reason,
-            },
-            SinkError::Io(source) => Error::Io {
-                input: name.to_owned(),
-                source,
-            },
-        })?;
+        sink.message(frame.data)
+            .map_err(|e| place(name, frame.index, frame.offset, e))?;
         *messages += 1;
         Ok(())
     }
@@ -179,68 +183,78 @@ pub fn transcode_stream_pipelined<R: Read + Send>(
     options: &StreamOptions,
     sink: &mut dyn Sink,
 ) -> Result<StreamStats, Error> {
+    std::thread::scope(|scope| {
+        let chunks = decompress_on(scope, input, options);
+        sink_stream(sink, |each| frames_of(name, chunks, options, each), name)
+    })
+}
+
+/// Starts decompressing `input` on a thread of `scope`; returns the reading end. Memory
+/// stays bounded (`PIPELINE_DEPTH` chunks in flight); dropping the reader stops the thread.
+pub(super) fn decompress_on<'scope, R: Read + Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    input: R,
+    options: &StreamOptions,
+) -> ChunkReader {
     // A chunk travels with how much of it is filled: chunks keep their full length, so a
     // recycled one is not cleared and refilled with zeros each time.
     let (full_tx, full_rx) =
         std::sync::mpsc::sync_channel::<io::Result<(Vec<u8>, usize)>>(PIPELINE_DEPTH);
     let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<u8>>();
     let (compression, limits) = (options.compression, options.limits);
-    std::thread::scope(|scope| {
-        scope.spawn(move || {
-            // Any error (opening included) reaches the reader as a read error, as it would
-            // without the pipeline. A dropped sender is the end of the stream.
-            let mut reader = match decompress::open(input, compression, &limits) {
-                Ok((r, _)) => r,
+    scope.spawn(move || {
+        // Any error (opening included) reaches the reader as a read error, as it would
+        // without the pipeline. A dropped sender is the end of the stream.
+        let mut reader = match decompress::open(input, compression, &limits) {
+            Ok((r, _)) => r,
+            Err(e) => {
+                let _ = full_tx.send(Err(e));
+                return;
+            }
+        };
+        loop {
+            let mut chunk = empty_rx
+                .try_recv()
+                .unwrap_or_else(|_| vec![0; PIPELINE_CHUNK]);
+            let mut filled = 0;
+            // Fill most of the chunk: fewer hand-overs.
+            let result = loop {
+                match reader.read(&mut chunk[filled..]) {
+                    Ok(0) => break Ok(()),
+                    Ok(n) => {
+                        filled += n;
+                        if filled >= PIPELINE_CHUNK / 2 {
+                            break Ok(());
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => break Err(e),
+                }
+            };
+            if filled > 0 && full_tx.send(Ok((chunk, filled))).is_err() {
+                return; // the transcoding side stopped (an error): nothing more to do
+            }
+            match result {
+                Ok(()) if filled == 0 => return,
+                Ok(()) => {}
                 Err(e) => {
                     let _ = full_tx.send(Err(e));
                     return;
                 }
-            };
-            loop {
-                let mut chunk = empty_rx
-                    .try_recv()
-                    .unwrap_or_else(|_| vec![0; PIPELINE_CHUNK]);
-                let mut filled = 0;
-                // Fill most of the chunk: fewer hand-overs.
-                let result = loop {
-                    match reader.read(&mut chunk[filled..]) {
-                        Ok(0) => break Ok(()),
-                        Ok(n) => {
-                            filled += n;
-                            if filled >= PIPELINE_CHUNK / 2 {
-                                break Ok(());
-                            }
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => break Err(e),
-                    }
-                };
-                if filled > 0 && full_tx.send(Ok((chunk, filled))).is_err() {
-                    return; // the transcoding side stopped (an error): nothing more to do
-                }
-                match result {
-                    Ok(()) if filled == 0 => return,
-                    Ok(()) => {}
-                    Err(e) => {
-                        let _ = full_tx.send(Err(e));
-                        return;
-                    }
-                }
             }
-        });
-        let chunks = ChunkReader {
-            full: full_rx,
-            empty: empty_tx,
-            current: Vec::new(),
-            len: 0,
-            pos: 0,
-        };
-        sink_stream(sink, |each| frames_of(name, chunks, options, each), name)
-    })
+        }
+    });
+    ChunkReader {
+        full: full_rx,
+        empty: empty_tx,
+        current: Vec::new(),
+        len: 0,
+        pos: 0,
+    }
 }
 
 /// The reading end of the pipeline: a `Read` over the chunks the decompressor sends.
-struct ChunkReader {
+pub(super) struct ChunkReader {
     full: std::sync::mpsc::Receiver<io::Result<(Vec<u8>, usize)>>,
     empty: std::sync::mpsc::Sender<Vec<u8>>,
     current: Vec<u8>,
@@ -249,8 +263,9 @@ struct ChunkReader {
     pos: usize,
 }
 
-impl Read for ChunkReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+impl BufRead for ChunkReader {
+    /// The current chunk: the framer reads straight from it (no second buffer).
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
         while self.pos == self.len {
             match self.full.recv() {
                 Ok(Ok((chunk, len))) => {
@@ -263,12 +278,23 @@ impl Read for ChunkReader {
                     self.pos = 0;
                 }
                 Ok(Err(e)) => return Err(e),
-                Err(_) => return Ok(0),
+                Err(_) => return Ok(&[]),
             }
         }
-        let n = buf.len().min(self.len - self.pos);
-        buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
-        self.pos += n;
+        Ok(&self.current[self.pos..self.len])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.len);
+    }
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = buf.len().min(available.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
         Ok(n)
     }
 }
@@ -318,29 +344,63 @@ mod tests {
         e.finish().unwrap()
     }
 
-    /// Output and result of both paths over the same input.
-    /// Output and result of both paths over the same input, through the NDJSON sink.
-    fn both(input: &[u8], options: &StreamOptions) -> [(Vec<u8>, Result<StreamStats, String>); 2] {
+    /// Output and result of every path over the same input, through the NDJSON sink: one
+    /// thread, decompression pipelined, and the parallel path with 2, 3 and 8 threads.
+    fn all_paths(
+        input: &[u8],
+        options: &StreamOptions,
+        max_output: u64,
+    ) -> Vec<(Vec<u8>, Result<StreamStats, String>)> {
         let (t, id) = transcoder();
         let sink_options = SinkOptions {
             json: Default::default(),
             engine: Default::default(),
             max_depth: 100,
-            max_output: u64::MAX,
+            max_output,
         };
         let ndjson = crate::output::ndjson::Ndjson { gzip: false };
-        let mut a = Vec::new();
-        let ra = {
-            let mut sink = ndjson.sink(&t, id, sink_options, Box::new(&mut a)).unwrap();
-            transcode_stream("x", input, options, sink.as_mut()).map_err(|e| e.to_string())
-        };
-        let mut b = Vec::new();
-        let rb = {
-            let mut sink = ndjson.sink(&t, id, sink_options, Box::new(&mut b)).unwrap();
-            transcode_stream_pipelined("x", input, options, sink.as_mut())
-                .map_err(|e| e.to_string())
-        };
-        [(a, ra), (b, rb)]
+        (0..5)
+            .map(|path| {
+                let mut out = Vec::new();
+                let result = {
+                    let mut sink = ndjson
+                        .sink(&t, id, sink_options, Box::new(&mut out))
+                        .unwrap();
+                    let sink = sink.as_mut();
+                    match path {
+                        0 => transcode_stream("x", input, options, sink),
+                        1 => transcode_stream_pipelined("x", input, options, sink),
+                        p => super::super::transcode_stream_parallel(
+                            "x",
+                            input,
+                            options,
+                            sink,
+                            [2, 3, 8][p - 2],
+                        ),
+                    }
+                    .map_err(|e| e.to_string())
+                };
+                (out, result)
+            })
+            .collect()
+    }
+
+    /// Asserts every path gave the first path's output and result; returns that.
+    fn same(
+        paths: Vec<(Vec<u8>, Result<StreamStats, String>)>,
+    ) -> (Vec<u8>, Result<StreamStats, String>) {
+        let mut paths = paths.into_iter();
+        let first = paths.next().unwrap();
+        for (i, (out, result)) in paths.enumerate() {
+            assert_eq!(result, first.1, "path {} gave another result", i + 1);
+            assert!(out == first.0, "path {} gave other bytes", i + 1);
+        }
+        first
+    }
+
+    fn both(input: &[u8], options: &StreamOptions) -> [(Vec<u8>, Result<StreamStats, String>); 2] {
+        let first = same(all_paths(input, options, u64::MAX));
+        [first.clone(), first]
     }
 
     fn varint_options() -> StreamOptions {
@@ -370,6 +430,60 @@ mod tests {
         assert_eq!(Err(err), rb);
         assert_eq!(a.iter().filter(|&&c| c == b'\n').count(), 30_000);
         assert!(a == b, "outputs differ");
+    }
+
+    #[test]
+    fn every_path_stops_at_the_output_limit_at_the_same_line() {
+        let raw = stream(20_000, None);
+        let all = all_paths(&gzip(&raw), &varint_options(), u64::MAX);
+        let full = all[0].0.len() as u64;
+        let (out, result) = same(all_paths(&gzip(&raw), &varint_options(), full / 2));
+        let err = result.unwrap_err();
+        assert!(err.contains("output exceeds the limit"), "{err}");
+        assert!(out.len() as u64 <= full / 2 && out.ends_with(b"\n"));
+        // Exactly the lines that fit.
+        let next = all[0].0[out.len()..]
+            .iter()
+            .position(|&c| c == b'\n')
+            .unwrap()
+            + 1;
+        assert!(out.len() as u64 + next as u64 > full / 2);
+    }
+
+    #[test]
+    fn every_path_fails_at_a_bad_message_in_any_batch() {
+        // The bad message early, at a batch's edge, in the middle and last: the first one in
+        // input order is the error, whatever batch a worker finished first.
+        for bad in [0, 511, 512, 513, 7_777, 9_999] {
+            let raw = stream(10_000, Some(bad));
+            let (out, result) = same(all_paths(&gzip(&raw), &varint_options(), u64::MAX));
+            let err = result.unwrap_err();
+            assert!(err.contains(&format!("message {bad} at byte")), "{err}");
+            assert_eq!(out.iter().filter(|&&c| c == b'\n').count(), bad as usize);
+        }
+        // A framing error after many batches: everything before it is written.
+        let mut raw = stream(10_000, None);
+        raw.extend_from_slice(&[0x80, 0x80]);
+        let (out, result) = same(all_paths(&raw, &varint_options(), u64::MAX));
+        assert!(result.is_err());
+        assert_eq!(out.iter().filter(|&&c| c == b'\n').count(), 10_000);
+    }
+
+    #[test]
+    fn big_messages_are_batched_alone_and_come_out_the_same() {
+        // 300 KiB strings: each frame is over a batch's byte budget, so it is a batch alone.
+        let mut raw = Vec::new();
+        for i in 0..40u32 {
+            let s = "x".repeat(300 << 10) + &i.to_string();
+            let mut m = vec![0x12];
+            prost::encoding::encode_varint(s.len() as u64, &mut m);
+            m.extend_from_slice(s.as_bytes());
+            prost::encoding::encode_varint(m.len() as u64, &mut raw);
+            raw.extend_from_slice(&m);
+        }
+        let (out, result) = same(all_paths(&raw, &varint_options(), u64::MAX));
+        assert_eq!(result.unwrap().messages, 40);
+        assert!(out.ends_with(b"39\"}\n"));
     }
 
     #[test]

@@ -23,3 +23,4 @@ mod parquet;
 mod reference_fixtures;
 mod reliability;
 mod s3_registry;
+mod threads;
