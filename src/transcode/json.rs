@@ -72,7 +72,20 @@ pub(crate) fn write_utf8(out: &mut Vec<u8>, bytes: &[u8]) -> Result<(), std::str
     out.push(b'"');
     let mut start = 0;
     let mut validated = false;
-    for (i, &b) in bytes.iter().enumerate() {
+    let mut i = 0;
+    while i < bytes.len() {
+        // Eight bytes at a time while none needs a look (most text): copied in bulk below.
+        if let Some(word) = bytes.get(i..i + 8) {
+            let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
+            let special = needs_look(word, validated);
+            if special == 0 {
+                i += 8;
+                continue;
+            }
+            // The first flagged byte (the lowest set high bit is exact).
+            i += (special.trailing_zeros() / 8) as usize;
+        }
+        let b = bytes[i];
         match CLASS[b as usize] {
             COPY => {}
             ESCAPE => {
@@ -88,10 +101,26 @@ pub(crate) fn write_utf8(out: &mut Vec<u8>, bytes: &[u8]) -> Result<(), std::str
                 }
             }
         }
+        i += 1;
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
     Ok(())
+}
+
+/// The high bit of each byte of `word` that must be escaped (`"`, `\\`, controls) or, until
+/// the string is validated, that is not ASCII. (SWAR: a set bit can be spurious only above
+/// a real one, so the lowest set bit is always a real byte.)
+#[inline(always)]
+fn needs_look(word: u64, validated: bool) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
+    let quote = zero_byte(word ^ (ONES * u64::from(b'"')));
+    let backslash = zero_byte(word ^ (ONES * u64::from(b'\\')));
+    let non_ascii = if validated { 0 } else { word & HIGH };
+    control | quote | backslash | non_ascii
 }
 
 /// NaN and infinities, which JSON numbers cannot hold, as json_format's strings.
@@ -201,6 +230,60 @@ mod tests {
         assert!(w(b"\x80").is_err());
         assert!(w(b"ok \xe2\x82").is_err());
         assert_eq!(w(b"").unwrap(), "\"\"");
+    }
+
+    #[test]
+    fn bulk_scanning_finds_every_special_byte_at_every_position() {
+        // Each special byte at each position of strings long enough for the 8-byte words,
+        // against the byte-at-a-time definition.
+        fn reference(b: &[u8]) -> Option<String> {
+            let s = std::str::from_utf8(b).ok()?;
+            let mut o = String::from("\"");
+            for c in s.chars() {
+                match c {
+                    '"' => o.push_str("\\\""),
+                    '\\' => o.push_str("\\\\"),
+                    '\n' => o.push_str("\\n"),
+                    '\r' => o.push_str("\\r"),
+                    '\t' => o.push_str("\\t"),
+                    '\u{8}' => o.push_str("\\b"),
+                    '\u{c}' => o.push_str("\\f"),
+                    c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
+                    c => o.push(c),
+                }
+            }
+            o.push('"');
+            Some(o)
+        }
+        let specials: [&[u8]; 9] = [
+            b"\"",
+            b"\\",
+            b"\n",
+            b"\x00",
+            b"\x1f",
+            b"\x7f",
+            "\u{e9}".as_bytes(),
+            "\u{1f600}".as_bytes(),
+            b"\xff",
+        ];
+        for len in [0usize, 1, 7, 8, 9, 15, 16, 17, 31] {
+            for at in 0..=len {
+                for sp in specials {
+                    for (a, b) in [(b'a', b'z'), (b' ', b'~')] {
+                        let mut v: Vec<u8> = (0..len).map(|i| a + (i as u8 % (b - a))).collect();
+                        v.splice(at..at, sp.iter().copied());
+                        let mut got = Vec::new();
+                        let ok = write_utf8(&mut got, &v).is_ok();
+                        match reference(&v) {
+                            Some(want) => {
+                                assert_eq!(String::from_utf8(got).unwrap(), want, "{v:?}")
+                            }
+                            None => assert!(!ok, "{v:?} is not UTF-8"),
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]
