@@ -124,6 +124,22 @@ pub(crate) struct FieldPlan {
     /// Index of the (real or synthetic) oneof within the message.
     pub oneof: Option<u16>,
     pub is_extension: bool,
+    /// Bit `w` set: wire type `w` is accepted ([`FieldPlan::accepts`], precomputed for the
+    /// scan, which asks it of every occurrence).
+    pub wire_mask: u8,
+    /// What the scan checks of an occurrence beyond its wire type.
+    pub scan_check: ScanCheck,
+}
+
+/// The per-occurrence check of the scan, decided once per field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ScanCheck {
+    None,
+    /// A string that must be UTF-8 (proto3, or editions `utf8_validation = VERIFY`).
+    Utf8,
+    /// A closed enum (index into [`Plans::enums`]): unknown numbers of a non-packed
+    /// occurrence go to the unknown fields.
+    ClosedEnum(u32),
 }
 
 impl FieldPlan {
@@ -262,6 +278,8 @@ impl Plans {
                     label,
                     oneof: None,
                     is_extension: true,
+                    wire_mask: 0,
+                    scan_check: ScanCheck::None,
                 });
         }
         let messages = messages
@@ -281,6 +299,20 @@ impl Plans {
                     }
                 }
                 fields.sort_by_key(|f| f.number);
+                for f in &mut fields {
+                    f.wire_mask = (0..8u8)
+                        .filter(|&w| f.accepts(w))
+                        .fold(0, |m, w| m | 1 << w);
+                    f.scan_check = match f.ty {
+                        FieldType::Scalar(Scalar::String {
+                            validate_utf8: true,
+                        }) => ScanCheck::Utf8,
+                        FieldType::Scalar(Scalar::Enum(e)) if enums[e as usize].closed => {
+                            ScanCheck::ClosedEnum(e)
+                        }
+                        _ => ScanCheck::None,
+                    };
+                }
                 let max_dense = fields
                     .iter()
                     .map(|f| f.number)
@@ -389,5 +421,7 @@ fn field_plan(
             .and_then(|o| m.oneofs().position(|x| x.name() == o.name()))
             .map(|i| i as u16),
         is_extension: false,
+        wire_mask: 0,
+        scan_check: ScanCheck::None,
     }
 }

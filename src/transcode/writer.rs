@@ -2,7 +2,7 @@
 //! occurrences of its known fields, resolves oneofs, last-one-wins and merges as upb does,
 //! and prints canonical JSON from them, recursing into sub-messages.
 
-use super::plan::{FieldPlan, FieldType, Label, MessagePlan, Plans, Scalar};
+use super::plan::{FieldPlan, FieldType, Label, MessagePlan, Plans, Scalar, ScanCheck};
 use super::wire::{err, read_fixed, read_varint, zigzag32, zigzag64, Result, MAX_FIELD_NUMBER};
 use super::{json, JsonOptions, TranscodeErrorKind};
 
@@ -132,6 +132,8 @@ impl<'a> Writer<'a> {
         let buf = self.buf;
         let mut unknown = false;
         let mut seq = 0u32;
+        // Whether the occurrences are already in field order (the usual case).
+        let (mut sorted, mut last) = (true, 0u32);
         for &(start, end) in chunks {
             let mut pos = start;
             while pos < end {
@@ -168,15 +170,14 @@ impl<'a> Writer<'a> {
                     continue;
                 };
                 let f = &plan.fields[fi];
-                if !f.accepts(wt) {
+                if f.wire_mask & (1 << wt) == 0 {
                     unknown = true;
                     continue;
                 }
-                if wt == 2 {
-                    if let FieldType::Scalar(Scalar::String {
-                        validate_utf8: true,
-                    }) = f.ty
-                    {
+                match f.scan_check {
+                    ScanCheck::None => {}
+                    // Strings are length-delimited only (the mask let nothing else through).
+                    ScanCheck::Utf8 => {
                         // proto3 checks every occurrence when parsing, also those a later
                         // one overrides (upb fails the whole message).
                         let bytes = &buf[s..e];
@@ -190,17 +191,17 @@ impl<'a> Writer<'a> {
                             ));
                         }
                     }
-                }
-                if wt == 0 {
-                    if let FieldType::Scalar(Scalar::Enum(e)) = f.ty {
-                        let en = &self.plans.enums[e as usize];
-                        // A closed enum keeps unknown numbers out of the field.
-                        if en.closed && !en.is_known(num as i32) {
+                    // A closed enum keeps unknown numbers out of the field (a packed run is
+                    // filtered when it is read).
+                    ScanCheck::ClosedEnum(en) => {
+                        if wt == 0 && !self.plans.enums[en as usize].is_known(num as i32) {
                             unknown = true;
                             continue;
                         }
                     }
                 }
+                sorted &= fi as u32 >= last;
+                last = fi as u32;
                 occs.push(Occ {
                     field: fi as u32,
                     wire: wt,
@@ -217,7 +218,7 @@ impl<'a> Writer<'a> {
                 self.check_occurrence(plan, &loser, depth)?;
             }
         }
-        if !occs.windows(2).all(|w| w[0].field <= w[1].field) {
+        if !sorted {
             // Stable: wire order within a field is kept (last one wins, repeated order).
             occs.sort_by_key(|o| o.field);
         }
@@ -293,75 +294,102 @@ impl<'a> Writer<'a> {
         let plan = &plans.messages[idx as usize];
         let mut occs = self.take_slot(depth);
         self.scan(plan, chunks, depth, &mut occs)?;
-        let proto_names = self.opts.proto_field_names;
         let emit_defaults = self.opts.emit_defaults;
         let mut i = 0;
-        for (fi, f) in plan.fields.iter().enumerate() {
-            let start = i;
-            while i < occs.len() && occs[i].field as usize == fi {
-                i += 1;
+        if emit_defaults {
+            // Every field, in order: the unset ones print their defaults.
+            for (fi, f) in plan.fields.iter().enumerate() {
+                let start = i;
+                while i < occs.len() && occs[i].field as usize == fi {
+                    i += 1;
+                }
+                if start == i {
+                    if !f.is_extension && f.label != Label::Explicit {
+                        key(out, &mut first, f.key(self.opts.proto_field_names));
+                        self.write_default(f, out);
+                    }
+                    continue;
+                }
+                self.write_field(plan, f, &occs[start..i], depth, out, &mut first)?;
             }
-            let group = &occs[start..i];
-            if group.is_empty() {
-                if emit_defaults && !f.is_extension && f.label != Label::Explicit {
-                    key(out, &mut first, f.key(proto_names));
-                    self.write_default(f, out);
+        } else {
+            // Only the fields present: the occurrences, grouped by field, in field order.
+            while i < occs.len() {
+                let (start, fi) = (i, occs[i].field);
+                while i < occs.len() && occs[i].field == fi {
+                    i += 1;
                 }
-                continue;
-            }
-            match f.label {
-                Label::Implicit | Label::Explicit => match f.ty {
-                    FieldType::Scalar(s) => {
-                        let o = group[group.len() - 1];
-                        if f.label == Label::Implicit && is_default(s, &o) && !emit_defaults {
-                            continue;
-                        }
-                        key(out, &mut first, f.key(proto_names));
-                        self.write_scalar(s, &o, plan, f, out)?;
-                    }
-                    FieldType::Message(m) | FieldType::Group(m) => {
-                        key(out, &mut first, f.key(proto_names));
-                        if group.len() == 1 {
-                            self.write_message(m, &[group[0].range()], depth + 1, out)?;
-                        } else {
-                            let ranges: Vec<(usize, usize)> =
-                                group.iter().map(Occ::range).collect();
-                            self.write_message(m, &ranges, depth + 1, out)?;
-                        }
-                    }
-                },
-                Label::Repeated => {
-                    let mark = out.len();
-                    let was_first = first;
-                    key(out, &mut first, f.key(proto_names));
-                    out.push(b'[');
-                    let n = self.write_elements(f, plan, group, depth, out)?;
-                    if n == 0 && !emit_defaults && !f.is_extension {
-                        // Every element was dropped (closed enum) or packed runs were empty:
-                        // the field is not set. (An extension seen on the wire is, even
-                        // empty: upb lists it, and json_format prints `[]`.)
-                        out.truncate(mark);
-                        first = was_first;
-                        continue;
-                    }
-                    out.push(b']');
-                }
-                Label::Map => {
-                    let FieldType::Message(entry) = f.ty else {
-                        unreachable!("map fields are entry messages")
-                    };
-                    let mark = out.len();
-                    let was_first = first;
-                    key(out, &mut first, f.key(proto_names));
-                    let n = self.write_map(entry, group, depth, out)?;
-                    if n == 0 && !emit_defaults {
-                        out.truncate(mark);
-                        first = was_first;
-                    }
-                }
+                let f = &plan.fields[fi as usize];
+                self.write_field(plan, f, &occs[start..i], depth, out, &mut first)?;
             }
         }
         self.put_slot(depth, occs);
+        Ok(())
+    }
+
+    /// Writes one field that has occurrences (`group`, in wire order) as a member, unless
+    /// what they hold prints as nothing (an implicit default, a list of dropped elements).
+    fn write_field(
+        &mut self,
+        plan: &MessagePlan,
+        f: &FieldPlan,
+        group: &[Occ],
+        depth: u32,
+        out: &mut Vec<u8>,
+        first: &mut bool,
+    ) -> Result<()> {
+        let proto_names = self.opts.proto_field_names;
+        let emit_defaults = self.opts.emit_defaults;
+        match f.label {
+            Label::Implicit | Label::Explicit => match f.ty {
+                FieldType::Scalar(s) => {
+                    let o = group[group.len() - 1];
+                    if f.label == Label::Implicit && is_default(s, &o) && !emit_defaults {
+                        return Ok(());
+                    }
+                    key(out, first, f.key(proto_names));
+                    self.write_scalar(s, &o, plan, f, out)?;
+                }
+                FieldType::Message(m) | FieldType::Group(m) => {
+                    key(out, first, f.key(proto_names));
+                    if group.len() == 1 {
+                        self.write_message(m, &[group[0].range()], depth + 1, out)?;
+                    } else {
+                        let ranges: Vec<(usize, usize)> = group.iter().map(Occ::range).collect();
+                        self.write_message(m, &ranges, depth + 1, out)?;
+                    }
+                }
+            },
+            Label::Repeated => {
+                let mark = out.len();
+                let was_first = *first;
+                key(out, first, f.key(proto_names));
+                out.push(b'[');
+                let n = self.write_elements(f, plan, group, depth, out)?;
+                if n == 0 && !emit_defaults && !f.is_extension {
+                    // Every element was dropped (closed enum) or packed runs were empty:
+                    // the field is not set. (An extension seen on the wire is, even
+                    // empty: upb lists it, and json_format prints `[]`.)
+                    out.truncate(mark);
+                    *first = was_first;
+                    return Ok(());
+                }
+                out.push(b']');
+            }
+            Label::Map => {
+                let FieldType::Message(entry) = f.ty else {
+                    unreachable!("map fields are entry messages")
+                };
+                let mark = out.len();
+                let was_first = *first;
+                key(out, first, f.key(proto_names));
+                let n = self.write_map(entry, group, depth, out)?;
+                if n == 0 && !emit_defaults {
+                    out.truncate(mark);
+                    *first = was_first;
+                }
+            }
+        }
         Ok(())
     }
 
