@@ -225,7 +225,12 @@ fn corpora_give_the_same_bytes_on_one_two_and_three_threads() {
         assert_eq!(lines, c["messages"].as_u64().unwrap(), "{name}");
         for threads in ["2", "3"] {
             let many = run(threads);
-            assert_eq!(many.status, Some(0), "{name} --threads {threads}: {}", many.stderr);
+            assert_eq!(
+                many.status,
+                Some(0),
+                "{name} --threads {threads}: {}",
+                many.stderr
+            );
             assert!(
                 many.stdout == one.stdout,
                 "{name}: --threads {threads} gave other bytes"
