@@ -188,14 +188,12 @@ fn drain(input: impl Read, sink: &mut Sink) -> io::Result<()> {
     drain_with(input, BUF, sink)
 }
 
-/// flate2's inflater: zlib-rs, or zlib-ng in a `--features zlib-ng` build; and whether it (and
-/// its CRC-32) may pick SIMD code at run time (Cargo.toml's zlib-rs-detect).
+/// flate2's inflater: zlib-rs (which checks the CPU at run time: flate2's runtime_detection is
+/// on in every build now), or zlib-ng in a `--features zlib-ng` build.
 const FLATE2_BACKEND: &str = if cfg!(feature = "zlib-ng") {
     "zlib-ng"
-} else if cfg!(feature = "zlib-rs-detect") {
-    "zlib-rs, runtime CPU detection"
 } else {
-    "zlib-rs, no runtime CPU detection"
+    "zlib-rs, runtime CPU detection"
 };
 
 /// As protolake reads gzip (flate2::read::MultiGzDecoder, which feeds the inflater from a 32 KiB
