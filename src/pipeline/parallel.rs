@@ -17,7 +17,7 @@ use super::error::Error;
 use super::stream::{decompress_on, frames_of, place, transcode_stream_pipelined};
 use super::{StreamOptions, StreamStats};
 use crate::framing::Frame;
-use crate::output::{Append, MakeEncoder, Sink, SinkError};
+use crate::output::{Append, Encode, MakeEncoder, Sink, SinkError};
 
 /// A batch closes at this many frames...
 const BATCH_FRAMES: usize = 512;
@@ -102,11 +102,9 @@ pub fn transcode_stream_parallel<R: Read + Send>(
         let job_tx = job_tx;
         let chunks = decompress_on(scope, input, options);
         let (done_tx, done_rx) = channel::<Done>();
-        for _ in 0..threads {
-            let (job_rx, done_tx, encoders) = (&job_rx, done_tx.clone(), split.encoders);
-            scope.spawn(move || work(encoders, job_rx, &done_tx));
-        }
-        drop(done_tx);
+        // The workers start with the first full batch: a stream shorter than one batch (a
+        // single small object, say) is encoded here, without the threads' start-up.
+        let mut started = false;
         let mut ordered = Ordered {
             name,
             writer: split.writer,
@@ -126,6 +124,14 @@ pub fn transcode_stream_parallel<R: Read + Send>(
         let framed = frames_of(name, chunks, options, |frame| {
             batch.push(&frame);
             if batch.is_full() {
+                if !started {
+                    for _ in 0..threads {
+                        let (job_rx, done_tx, encoders) =
+                            (&job_rx, done_tx.clone(), split.encoders);
+                        scope.spawn(move || work(encoders, job_rx, &done_tx));
+                    }
+                    started = true;
+                }
                 let next = ordered.fresh(sent + 1);
                 ordered.sending(&batch);
                 send(&job_tx, std::mem::replace(&mut batch, next), &mut sent);
@@ -140,7 +146,15 @@ pub fn transcode_stream_parallel<R: Read + Send>(
             framed => {
                 if !batch.frames.is_empty() {
                     ordered.sending(&batch);
-                    send(&job_tx, batch, &mut sent);
+                    if started {
+                        send(&job_tx, batch, &mut sent);
+                    } else {
+                        // The whole stream is this one batch: encoded on this thread (a panic
+                        // here is this thread's, as on the one-thread path).
+                        let failed = encode_batch(&mut *split.encoders.encoder(), &mut batch)
+                            .map(|(i, e)| (i, Failure::Sink(e)));
+                        ordered.pending.insert(batch.seq, Done { batch, failed });
+                    }
                 }
                 drop(job_tx);
                 ordered.write_ready(0).and(framed)
@@ -180,19 +194,8 @@ fn work(
         else {
             return;
         };
-        let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
-            let mut start = 0;
-            for (i, f) in batch.frames.iter_mut().enumerate() {
-                let mark = batch.out.len();
-                if let Err(e) = encoder.encode(&batch.data[start..f.end], &mut batch.out) {
-                    batch.out.truncate(mark);
-                    return Some((i, e));
-                }
-                f.out_end = batch.out.len();
-                start = f.end;
-            }
-            None
-        }));
+        let outcome =
+            panic::catch_unwind(AssertUnwindSafe(|| encode_batch(&mut *encoder, &mut batch)));
         let failed = match outcome {
             Ok(failed) => failed.map(|(i, e)| (i, Failure::Sink(e))),
             Err(payload) => {
@@ -205,6 +208,22 @@ fn work(
             return; // the stream already ended
         }
     }
+}
+
+/// Encodes the frames of `batch` into its output, in order, up to the first that fails
+/// (returned with its position; the output holds the ones before it).
+fn encode_batch(encoder: &mut dyn Encode, batch: &mut Batch) -> Option<(usize, SinkError)> {
+    let mut start = 0;
+    for (i, f) in batch.frames.iter_mut().enumerate() {
+        let mark = batch.out.len();
+        if let Err(e) = encoder.encode(&batch.data[start..f.end], &mut batch.out) {
+            batch.out.truncate(mark);
+            return Some((i, e));
+        }
+        f.out_end = batch.out.len();
+        start = f.end;
+    }
+    None
 }
 
 /// The writing end: results come back in any order and are appended in input order.

@@ -470,6 +470,22 @@ mod tests {
     }
 
     #[test]
+    fn streams_shorter_than_a_batch_are_encoded_on_the_callers_thread_the_same() {
+        for count in [0, 1, 5, 511] {
+            let (out, result) = same(all_paths(&stream(count, None), &varint_options(), u64::MAX));
+            assert_eq!(result.unwrap().messages, u64::from(count));
+            assert_eq!(out.iter().filter(|&&c| c == b'\n').count(), count as usize);
+        }
+        let (out, result) = same(all_paths(
+            &stream(100, Some(42)),
+            &varint_options(),
+            u64::MAX,
+        ));
+        assert!(result.unwrap_err().contains("message 42 at byte"));
+        assert_eq!(out.iter().filter(|&&c| c == b'\n').count(), 42);
+    }
+
+    #[test]
     fn big_messages_are_batched_alone_and_come_out_the_same() {
         // 300 KiB strings: each frame is over a batch's byte budget, so it is a batch alone.
         let mut raw = Vec::new();
