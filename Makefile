@@ -11,7 +11,7 @@ LANDING   := out/landing
 # the Lambda binary (`make lambda`) is built without them.
 FEATURES  := --features second-opinion
 
-.PHONY: demo test build setup descriptors check-descriptors fixtures check-fixtures lint compat bench bench-quick bench-criterion bench-registry bench-compat fuzz fuzz-build soak lambda e2e lint-template lint-iam deny load load-backfill clean
+.PHONY: demo test build debug-build setup descriptors check-descriptors fixtures check-fixtures lint compat bench bench-quick bench-criterion bench-registry bench-compat fuzz soak lambda e2e lint-template lint-iam deny load load-backfill clean
 
 # Project-local Python for the reference fixtures (PyPI protobuf, pinned).
 $(STAMP): tests/requirements.txt
@@ -33,22 +33,34 @@ demo: build
 	@find $(LANDING) -name '*.ndjson' | sort | while read -r f; do echo "--- $$f"; head -n 2 "$$f"; done
 
 # 2) Everything CI checks.
-test: setup check-descriptors check-fixtures lint lint-template fuzz-build
+# One debug build serves everything below: the descriptor and fixture checks and e2e run the
+# binaries `cargo test` builds (`make debug-build`), and one clippy checks the whole workspace,
+# fuzz targets included. Any other cargo invocation (a plain `cargo build`, `cargo run`, the
+# fuzz crate on its own) resolves other features and compiles most of the SDK graph again.
+test: setup lint check-descriptors check-fixtures lint-template
 	cargo test --locked --all-targets $(FEATURES)
 	@# The real binary under a Lambda Runtime API (cargo lambda watch), every run: deploy/e2e.sh
 	@# installs cargo-lambda's own binary (PyPI wheel, --no-deps, no Zig) into .tools/ once.
 	$(MAKE) e2e
 	@echo "make test: all checks passed"
 
+# The second clippy is the shipped (Lambda) configuration, without the second-opinion engines;
+# --all-targets keeps its dependencies those of the first (dev-dependencies add features).
 lint:
 	cargo fmt --all -- --check
-	cargo clippy --locked --all-targets $(FEATURES) -- -D warnings
-	cargo clippy --locked --lib --bins -- -D warnings
+	cargo clippy --locked --workspace --all-targets --features protolake/second-opinion -- -D warnings
+	cargo clippy --locked --all-targets -- -D warnings
+
+# The debug binaries as `cargo test` builds them (the tests' features: `cargo build` would
+# compile the dependency graph a second time).
+DEBUG_BIN := $(or $(CARGO_TARGET_DIR),target)/debug/protolake
+debug-build:
+	cargo test --no-run --quiet --locked $(FEATURES) --test it
 
 # descriptors/ is compiled from schemas/ and checked in; CI fails when it is stale.
-descriptors:
-	cargo run --quiet --locked $(FEATURES) -- schema compile -I schemas schemas/acme/events/v1 -o descriptors/acme_events_v1.binpb
-	cargo run --quiet --locked $(FEATURES) -- schema compile -I schemas schemas/acme/events/v2 -o descriptors/acme_events_v2.binpb
+descriptors: debug-build
+	$(DEBUG_BIN) schema compile -I schemas schemas/acme/events/v1 -o descriptors/acme_events_v1.binpb
+	$(DEBUG_BIN) schema compile -I schemas schemas/acme/events/v2 -o descriptors/acme_events_v2.binpb
 
 check-descriptors: descriptors
 	@git diff --exit-code --stat -- descriptors || { echo "descriptors/ is stale: run 'make descriptors' and commit"; exit 1; }
@@ -59,8 +71,8 @@ check-descriptors: descriptors
 # --proto-field-names output and Parquet columns use the .proto name), so compat must exit 0
 # with no finding at all and the samples must be identical.
 # The target succeeds only if both behave so.
-COMPAT := cargo run --quiet --locked $(FEATURES) -- compat --old schemas/acme/events/v2
-compat:
+COMPAT := $(DEBUG_BIN) compat --old schemas/acme/events/v2
+compat: debug-build
 	@echo "== 1) schemas/acme/events/v2 -> schemas/migration/v2_rename.proto (url renamed): must fail =="
 	@out=$$($(COMPAT) --new schemas/migration/v2_rename.proto \
 		--samples examples/events/pageview-singles --framing single); rc=$$?; \
@@ -82,8 +94,8 @@ compat:
 	@echo "== exit 0: v2_fixed.proto can replace v2 =="
 
 # tests/fixtures is generated from the reference implementation (Python protobuf).
-fixtures: $(STAMP)
-	cargo run --quiet --locked $(FEATURES) -- schema compile -I tests/schemas tests/schemas -o tests/fixtures/testschemas.binpb
+fixtures: $(STAMP) debug-build
+	$(DEBUG_BIN) schema compile -I tests/schemas tests/schemas -o tests/fixtures/testschemas.binpb
 	PY=$(PY) tests/compile_editions.sh
 	$(PY) tests/gen_fixtures.py --descriptors tests/fixtures/testschemas.binpb --out tests/fixtures
 	$(PY) scripts/gen_examples.py --descriptors descriptors --out examples
@@ -119,10 +131,6 @@ bench-registry: setup
 # each (default 300); FUZZ_TARGETS="differential" picks some.
 fuzz:
 	bench/fuzz.sh $(or $(FUZZ_SECONDS),300) $(FUZZ_TARGETS)
-
-# The test command builds the fuzz target so it cannot rot.
-fuzz-build:
-	cd fuzz && CARGO_TARGET_DIR=../target cargo check --locked --quiet
 
 # A generated 2 GiB varint object through moto: worker peak RSS and throughput (not in `make test`).
 soak: build setup

@@ -2,9 +2,10 @@
 # End to end: the real `bootstrap` binary under a Lambda Runtime API emulator (cargo lambda
 # watch), reading and writing S3 in a moto server. Everything local, nothing needs AWS.
 #
-#   deploy/e2e.sh              # host (x86_64) debug build of bootstrap, run by cargo lambda watch
-#   E2E_ARM64=1 deploy/e2e.sh  # the release arm64 zip from deploy/lambda.sh, run under
-#                              # qemu-aarch64 against watch's Runtime API (--only-lambda-apis)
+#   deploy/e2e.sh              # host (x86_64) debug build of bootstrap (the tests' build)
+#   E2E_ARM64=1 deploy/e2e.sh  # the release arm64 zip from deploy/lambda.sh, under qemu-aarch64
+#
+# Either runs against `cargo lambda watch --only-lambda-apis` (the Runtime API emulator).
 #
 # 1. moto on a free 127.0.0.1 port; buckets protolake-e2e-{source,registry,landing} (fixed names:
 #    moto is fresh per run); descriptors/ published as the registry; objects from examples/
@@ -15,7 +16,7 @@
 #    of that same key and an Object Deleted) twice: a redelivery must give the same answer.
 # 3. Passes only if batchItemFailures is exactly the corrupt record's messageId, and the landing
 #    bucket holds exactly the good objects, byte-identical to `protolake run` on examples/.
-# E2E_KEEP=1 keeps the work directory and prints the logs (moto, watch = the function's output).
+# E2E_KEEP=1 keeps the work directory and prints the logs (moto, watch, the function).
 # Needs .venv (make setup). Installs cargo-lambda (PyPI wheel, --no-deps) into .tools/ if missing.
 # Exit 0 pass, 1 fail.
 set -euo pipefail
@@ -81,6 +82,14 @@ wait_tcp() { # port, seconds, pid
 }
 
 # --- build: the function, and the CLI whose `run` output is the reference -------------------------
+# The debug binaries as `make test` builds them: `cargo test --no-run` resolves the tests'
+# features, so after `cargo test` this compiles nothing (a plain `cargo build` would compile
+# most of the SDK graph again for its own features). The host bootstrap so carries the
+# second-opinion engines, which it never calls; the arm64 path runs the shipped zip.
+DEBUG_DIR="${CARGO_TARGET_DIR:-target}/debug"
+log "building bootstrap and protolake (debug, the tests' build)"
+cargo test --no-run --quiet --locked --features second-opinion --test it 2>"$WORK/build.log" || {
+    cat "$WORK/build.log" >&2; exit 1; }
 if [ "${E2E_ARM64:-0}" = 1 ]; then
     ZIP=target/lambda/bootstrap/bootstrap.zip
     [ -f "$ZIP" ] || { echo "e2e: $ZIP missing: run deploy/lambda.sh first" >&2; exit 1; }
@@ -88,13 +97,11 @@ if [ "${E2E_ARM64:-0}" = 1 ]; then
         echo "e2e: E2E_ARM64=1 needs qemu-aarch64 and /usr/aarch64-linux-gnu (apt-get install qemu-user libc6-arm64-cross)" >&2; exit 1; }
     python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' "$ZIP" "$WORK/arm64"
     chmod +x "$WORK/arm64/bootstrap"
-    log "building protolake (debug) for the reference output"
-    cargo build --locked --quiet --bin protolake
+    FUNCTION=(qemu-aarch64 -L /usr/aarch64-linux-gnu "$WORK/arm64/bootstrap")
 else
-    log "building bootstrap and protolake (debug)"
-    cargo build --locked --quiet --bin bootstrap --bin protolake
+    FUNCTION=("$DEBUG_DIR/bootstrap")
 fi
-"${CARGO_TARGET_DIR:-target}"/debug/protolake run --registry descriptors --landing "$WORK/reference" -q -j 2 examples >"$WORK/reference.log" 2>&1
+"$DEBUG_DIR"/protolake run --registry descriptors --landing "$WORK/reference" -q -j 2 examples >"$WORK/reference.log" 2>&1
 
 # --- moto ---------------------------------------------------------------------------------------------
 MOTO_PORT=$(free_port)
@@ -124,31 +131,22 @@ FUNCTION_ENV=(
 
 # --- the Runtime API emulator and the function ----------------------------------------------------------
 LAMBDA_PORT=$(free_port)
-if [ "${E2E_ARM64:-0}" = 1 ]; then
-    setsid "${CARGO_LAMBDA[@]}" watch --only-lambda-apis --invoke-address 127.0.0.1 \
-        --invoke-port "$LAMBDA_PORT" >"$WORK/watch.log" 2>&1 &
-    PIDS+=($!)
-    wait_tcp "$LAMBDA_PORT" 30 "${PIDS[-1]}"
-    # What a Lambda sandbox sets, as `watch --only-lambda-apis` prints it (Runtime API under
-    # /.rt; a runtime started outside watch is the function "_").
-    FUNCTION_NAME=_
-    setsid env "${FUNCTION_ENV[@]}" AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$LAMBDA_PORT/.rt" \
-        AWS_LAMBDA_FUNCTION_NAME=_ AWS_LAMBDA_FUNCTION_VERSION=1 \
-        AWS_LAMBDA_FUNCTION_MEMORY_SIZE=1024 AWS_LAMBDA_LOG_GROUP_NAME=/protolake/e2e \
-        AWS_LAMBDA_LOG_STREAM_NAME=e2e \
-        qemu-aarch64 -L /usr/aarch64-linux-gnu "$WORK/arm64/bootstrap" >"$WORK/function.log" 2>&1 &
-    PIDS+=($!)
-    log "arm64 bootstrap under qemu-aarch64, Runtime API on 127.0.0.1:$LAMBDA_PORT"
-else
-    FUNCTION_NAME=bootstrap
-    ENV_ARGS=()
-    for kv in "${FUNCTION_ENV[@]}"; do ENV_ARGS+=(--env-var "$kv"); done
-    setsid "${CARGO_LAMBDA[@]}" watch --ignore-changes --invoke-address 127.0.0.1 \
-        --invoke-port "$LAMBDA_PORT" "${ENV_ARGS[@]}" >"$WORK/watch.log" 2>&1 &
-    PIDS+=($!)
-    wait_tcp "$LAMBDA_PORT" 60 "${PIDS[-1]}"
-    log "cargo lambda watch on 127.0.0.1:$LAMBDA_PORT"
-fi
+# watch serves the Runtime API only; the function is started here, as a Lambda sandbox starts it
+# (`watch` on its own would `cargo run` it, a build with other features).
+setsid "${CARGO_LAMBDA[@]}" watch --only-lambda-apis --invoke-address 127.0.0.1 \
+    --invoke-port "$LAMBDA_PORT" >"$WORK/watch.log" 2>&1 &
+PIDS+=($!)
+wait_tcp "$LAMBDA_PORT" 30 "${PIDS[-1]}"
+# What a Lambda sandbox sets, as `watch --only-lambda-apis` prints it (Runtime API under
+# /.rt; a runtime started outside watch is the function "_").
+FUNCTION_NAME=_
+setsid env "${FUNCTION_ENV[@]}" AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$LAMBDA_PORT/.rt" \
+    AWS_LAMBDA_FUNCTION_NAME=_ AWS_LAMBDA_FUNCTION_VERSION=1 \
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE=1024 AWS_LAMBDA_LOG_GROUP_NAME=/protolake/e2e \
+    AWS_LAMBDA_LOG_STREAM_NAME=e2e \
+    "${FUNCTION[@]}" >"$WORK/function.log" 2>&1 &
+PIDS+=($!)
+log "${FUNCTION[*]} against watch's Runtime API on 127.0.0.1:$LAMBDA_PORT"
 
 invoke() { # output file
     "${CARGO_LAMBDA[@]}" invoke "$FUNCTION_NAME" --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" \

@@ -23,17 +23,19 @@ fuzz_target!(|data: &[u8]| {
     let mut reader = FrameReader::new(input, framing, limits);
     let mut next_index = 0u64;
     let mut last_end = 0u64;
-    loop {
-        match reader.next_frame() {
-            Ok(Some(frame)) => {
-                assert_eq!(frame.index, next_index, "frame indices must count up by one");
-                assert!(frame.offset >= last_end, "frames must not overlap");
-                let end = frame.offset + frame.data.len() as u64;
-                assert!(end <= input.len() as u64, "a frame past the end of the input");
-                last_end = end;
-                next_index += 1;
-            }
-            Ok(None) | Err(_) => break,
-        }
+    // Ends at the end of the input or at the first error.
+    while let Ok(Some(frame)) = reader.next_frame() {
+        assert_eq!(
+            frame.index, next_index,
+            "frame indices must count up by one"
+        );
+        assert!(frame.offset >= last_end, "frames must not overlap");
+        let end = frame.offset + frame.data.len() as u64;
+        assert!(
+            end <= input.len() as u64,
+            "a frame past the end of the input"
+        );
+        last_end = end;
+        next_index += 1;
     }
 });

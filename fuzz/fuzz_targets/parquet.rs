@@ -42,7 +42,9 @@ fuzz_target!(|data: &[u8]| {
     let row = rows.append(bytes);
     match (&json, &row) {
         (Ok(()), Ok(())) => {
-            let batch = rows.finish_batch().expect("an appended row makes a valid batch");
+            let batch = rows
+                .finish_batch()
+                .expect("an appended row makes a valid batch");
             let mut file = Vec::new();
             let mut w = parquet::arrow::ArrowWriter::try_new(&mut file, schema.schema(), None)
                 .expect("writer");
