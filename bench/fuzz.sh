@@ -36,7 +36,8 @@ python3 - "${targets[@]}" <<'PY'
 import hashlib, json, pathlib, sys
 
 fixtures = pathlib.Path("tests/fixtures")
-cases = json.loads((fixtures / "manifest.json").read_text())["cases"]
+parts = json.loads((fixtures / "manifest.json").read_text())["parts"]
+cases = [c for part in parts for c in json.loads((fixtures / part).read_text())["cases"]]
 FRAMING = {"single": 0, "varint": 1, "fixed32": 2}
 COMPRESSION = {"none": 0, "auto": 1, "gzip": 2, "zstd": 3}
 

@@ -1866,6 +1866,12 @@ def editions_cases(b, s, refs, hs, hrefs, rng):
 # ---------------------------------------------------------------------------
 
 
+def write_json(path, doc):
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        json.dump(doc, fh, allow_nan=False, ensure_ascii=True, separators=(",", ":"))
+        fh.write("\n")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--descriptors", required=True, help="FileDescriptorSet compiled from tests/schemas/")
@@ -1905,10 +1911,17 @@ def main():
     editions_cases(b, Schema([ed_path]), ed_refs, Schema([hb_path]), ["editions_handbuilt.binpb"],
                    random.Random(SEED + 3))
 
-    manifest = {"flag_sets": FLAG_SETS, "cases": b.cases}
-    with open(os.path.join(out, "manifest.json"), "w", encoding="utf-8", newline="\n") as fh:
-        json.dump(manifest, fh, allow_nan=False, ensure_ascii=True, separators=(",", ":"))
-        fh.write("\n")
+    # The cases are written in one file per name family (p2, p3, ed, ...): one file of all of
+    # them was past 5 MiB. manifest.json names the parts in order.
+    parts = {}
+    for case in b.cases:
+        parts.setdefault("cases-%s.json" % case["name"].split("_")[0], []).append(case)
+    for old in os.listdir(out):
+        if old.startswith("cases-") and old.endswith(".json") and old not in parts:
+            os.remove(os.path.join(out, old))
+    for name, cases in parts.items():
+        write_json(os.path.join(out, name), {"cases": cases})
+    write_json(os.path.join(out, "manifest.json"), {"flag_sets": FLAG_SETS, "parts": list(parts)})
     print("wrote %d cases to %s" % (len(b.cases), out), file=sys.stderr)
 
 

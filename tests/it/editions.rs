@@ -27,33 +27,21 @@ fn editions_set() -> PathBuf {
 /// The first editions fixture that is a varint stream of several messages the reference
 /// decodes whole: (type, input path, expected JSON per message).
 fn editions_stream_case() -> (String, PathBuf, Vec<Value>) {
-    let manifest: Value = serde_json::from_slice(
-        &std::fs::read(root().join("tests/fixtures/manifest.json")).unwrap(),
-    )
-    .unwrap();
-    let case = manifest["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let manifest = crate::reference_fixtures::load();
+    let case = manifest
+        .cases
+        .into_iter()
         .find(|c| {
-            c["descriptors"] == serde_json::json!(["editions.binpb"])
-                && c["framing"] == "varint"
-                && c["expected"]["default"]["error_at"].is_null()
-                && c["expected"]["default"]["messages"]
-                    .as_array()
-                    .is_some_and(|m| m.len() > 1)
+            c.descriptors == ["editions.binpb"]
+                && c.framing == "varint"
+                && c.expected["default"].error_at.is_none()
+                && c.expected["default"].messages.len() > 1
         })
         .expect("an editions varint stream fixture (make fixtures)");
-    (
-        case["type"].as_str().unwrap().to_owned(),
-        root()
-            .join("tests/fixtures")
-            .join(case["input"].as_str().unwrap()),
-        case["expected"]["default"]["messages"]
-            .as_array()
-            .unwrap()
-            .clone(),
-    )
+    let input = crate::reference_fixtures::fixtures_dir().join(&case.input);
+    let mut expected = case.expected;
+    let messages = expected.remove("default").unwrap().messages;
+    (case.type_name, input, messages)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
