@@ -19,6 +19,7 @@ import argparse
 import base64
 import concurrent.futures
 import datetime
+import functools
 import json
 import math
 import os
@@ -373,16 +374,12 @@ def check_file(path, case, expected_rows):
     return problems
 
 
-_DUCKDB = []
-
-
+@functools.cache
 def duckdb_connection():
     """One in-memory DuckDB for every file (a database per file started its threads 1,694 times)."""
-    if not _DUCKDB:
-        con = duckdb.connect()
-        con.execute("SET TimeZone = 'UTC'")
-        _DUCKDB.append(con)
-    return _DUCKDB[0]
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    return con
 
 
 def main():
